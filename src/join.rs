@@ -1,0 +1,285 @@
+//! Waiting on several futures: `join_all` (asyncio's `gather`), `join!`, `select`.
+//!
+//! These combine futures *inside one task*: nothing is spawned. They differ
+//! in when they finish — all done (`join_all`, `join!`) or first done (`select`).
+//!
+//! `join_all` of `JoinHandle`s is the faithful `asyncio.gather`: every task
+//! runs to its end and you get every `Result`, in input order — like
+//! `gather(..., return_exceptions=True)`. Nothing is cancelled behind your back
+//! when one fails; abort the others yourself if that is what you want.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use futures_task::{waker, ArcWake};
+
+/// Wait for every future; outputs in input order (asyncio's `gather`).
+///
+/// Each child gets its own waker, which records "child *i* is ready" before
+/// waking this task; a poll of `JoinAll` then polls only the children that
+/// were woken. Gathering 100,000 futures stays linear: each wake costs one
+/// child poll, not a scan of all 100,000.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = evloop::Runtime::builder().start_paused(true).build().unwrap();
+/// let out = rt.block_on(evloop::join_all((1..=3u64).map(|i| async move {
+///     evloop::time::sleep(Duration::from_secs(i)).await;
+///     i * 10
+/// })));
+/// assert_eq!(out, vec![10, 20, 30]);
+/// ```
+pub fn join_all<I>(futures: I) -> JoinAll<I::Item>
+where
+    I: IntoIterator,
+    I::Item: Future,
+{
+    let children: Box<[Child<I::Item>]> = futures.into_iter().map(Child::Pending).collect();
+    let ready = Arc::new(ReadyList { woken: Mutex::new((0..children.len()).collect()), parent: Mutex::new(None) });
+    let wakers = (0..children.len())
+        .map(|index| {
+            // Every child starts "woken": it must be polled once to start.
+            let w = Arc::new(ChildWaker { index, queued: AtomicBool::new(true), list: ready.clone() });
+            (waker(w.clone()), w)
+        })
+        .collect();
+    let remaining = children.len();
+    JoinAll { children, wakers, ready, remaining }
+}
+
+enum Child<F: Future> {
+    Pending(F),
+    Done(F::Output),
+    Taken,
+}
+
+/// The indices of children woken since the last poll, and the parent's waker.
+struct ReadyList {
+    woken: Mutex<Vec<usize>>,
+    parent: Mutex<Option<Waker>>,
+}
+
+/// Child `index`'s waker: note the index, then wake the parent task.
+struct ChildWaker {
+    index: usize,
+    /// Already in `woken`: a second wake before the next poll adds nothing.
+    queued: AtomicBool,
+    list: Arc<ReadyList>,
+}
+
+impl ArcWake for ChildWaker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        if !arc_self.queued.swap(true, Ordering::AcqRel) {
+            arc_self.list.woken.lock().unwrap_or_else(|e| e.into_inner()).push(arc_self.index);
+            if let Some(parent) = arc_self.list.parent.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                parent.wake_by_ref();
+            }
+        }
+    }
+}
+
+/// The future returned by [`join_all`].
+#[must_use = "futures do nothing unless you `.await` them"]
+pub struct JoinAll<F: Future> {
+    children: Box<[Child<F>]>,
+    wakers: Vec<(Waker, Arc<ChildWaker>)>,
+    ready: Arc<ReadyList>,
+    remaining: usize,
+}
+
+impl<F: Future> Future for JoinAll<F> {
+    type Output = Vec<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<F::Output>> {
+        // SAFETY: the children live in a boxed slice that is never resized or
+        // moved out of; each child future stays at its address until it is
+        // dropped in place (replaced by `Done`). That is structural pinning.
+        let this = unsafe { self.get_unchecked_mut() };
+        *this.ready.parent.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+        loop {
+            let woken = std::mem::take(&mut *this.ready.woken.lock().unwrap_or_else(|e| e.into_inner()));
+            if woken.is_empty() {
+                break;
+            }
+            for index in woken {
+                let (waker, child_waker) = &this.wakers[index];
+                child_waker.queued.store(false, Ordering::Release);
+                if let Child::Pending(future) = &mut this.children[index] {
+                    // SAFETY: see above; the future is not moved.
+                    let future = unsafe { Pin::new_unchecked(future) };
+                    if let Poll::Ready(out) = future.poll(&mut Context::from_waker(waker)) {
+                        this.children[index] = Child::Done(out);
+                        this.remaining -= 1;
+                    }
+                }
+            }
+        }
+        if this.remaining > 0 {
+            return Poll::Pending;
+        }
+        let outputs = this
+            .children
+            .iter_mut()
+            .map(|c| match std::mem::replace(c, Child::Taken) {
+                Child::Done(out) => out,
+                _ => panic!("JoinAll polled after it completed"),
+            })
+            .collect();
+        Poll::Ready(outputs)
+    }
+}
+
+/// The result of [`select`]: which future finished first, and its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Either<L, R> {
+    /// The first (left) future won.
+    Left(L),
+    /// The second (right) future won.
+    Right(R),
+}
+
+/// Wait for whichever of `a` and `b` finishes first; drop the other
+/// (asyncio's `wait(..., return_when=FIRST_COMPLETED)`, then cancelling the rest).
+///
+/// Both must be `Unpin`: `Box::pin` them, or `std::pin::pin!` them and pass
+/// `&mut`. If both are ready at the same poll, `a` wins.
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::{select, Either, time::sleep};
+/// let rt = evloop::Runtime::builder().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let fast = Box::pin(async { sleep(Duration::from_secs(1)).await; "fast" });
+///     let slow = Box::pin(async { sleep(Duration::from_secs(9)).await; "slow" });
+///     assert_eq!(select(fast, slow).await, Either::Left("fast"));
+/// });
+/// ```
+pub fn select<A, B>(a: A, b: B) -> Select<A, B>
+where
+    A: Future + Unpin,
+    B: Future + Unpin,
+{
+    Select { a: Some(a), b: Some(b) }
+}
+
+/// The future returned by [`select`].
+#[must_use = "futures do nothing unless you `.await` them"]
+#[derive(Debug)]
+pub struct Select<A, B> {
+    a: Option<A>,
+    b: Option<B>,
+}
+
+impl<A: Future + Unpin, B: Future + Unpin> Future for Select<A, B> {
+    type Output = Either<A::Output, B::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let (a, b) = match (this.a.as_mut(), this.b.as_mut()) {
+            (Some(a), Some(b)) => (a, b),
+            _ => panic!("Select polled after it completed"),
+        };
+        let winner = if let Poll::Ready(v) = Pin::new(a).poll(cx) {
+            Either::Left(v)
+        } else if let Poll::Ready(v) = Pin::new(b).poll(cx) {
+            Either::Right(v)
+        } else {
+            return Poll::Pending;
+        };
+        // Drop the loser now, not whenever the `Select` goes: its timers and
+        // sockets are released the moment the race is decided.
+        this.a = None;
+        this.b = None;
+        Poll::Ready(winner)
+    }
+}
+
+/// Wait for several futures at once, in one task; gives a tuple of outputs.
+///
+/// `join!(a, b, c)` must be used inside `async` code (it awaits). Unlike
+/// [`join_all`], the futures may have different types.
+///
+/// ```
+/// let rt = evloop::Runtime::new().unwrap();
+/// let (a, b) = rt.block_on(async { evloop::join!(async { 1 }, async { "two" }) });
+/// assert_eq!((a, b), (1, "two"));
+/// ```
+#[macro_export]
+macro_rules! join {
+    ($($future:expr),+ $(,)?) => {
+        $crate::join::Join::new(($($crate::join::MaybeDone::Pending($future),)+)).await
+    };
+}
+
+/// A future inside [`join!`]: still running, or finished with its output.
+#[doc(hidden)]
+pub enum MaybeDone<F: Future> {
+    Pending(F),
+    Done(F::Output),
+    Taken,
+}
+
+impl<F: Future> MaybeDone<F> {
+    /// Poll if still pending; true once done.
+    fn poll_done(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        // SAFETY: structural pinning, as in `JoinAll`: the future is only
+        // dropped in place, never moved.
+        let this = unsafe { self.get_unchecked_mut() };
+        if let MaybeDone::Pending(f) = this {
+            match unsafe { Pin::new_unchecked(f) }.poll(cx) {
+                Poll::Ready(out) => *this = MaybeDone::Done(out),
+                Poll::Pending => return false,
+            }
+        }
+        true
+    }
+
+    fn take(&mut self) -> F::Output {
+        match std::mem::replace(self, MaybeDone::Taken) {
+            MaybeDone::Done(out) => out,
+            _ => panic!("join! output taken twice"),
+        }
+    }
+}
+
+/// The future behind [`join!`]: a tuple of `MaybeDone`s, polled in order.
+#[doc(hidden)]
+pub struct Join<T>(T);
+
+impl<T> Join<T> {
+    #[doc(hidden)]
+    pub fn new(futures: T) -> Join<T> {
+        Join(futures)
+    }
+}
+
+macro_rules! impl_join_tuple {
+    ($($F:ident $i:tt),+) => {
+        impl<$($F: Future),+> Future for Join<($(MaybeDone<$F>,)+)> {
+            type Output = ($($F::Output,)+);
+
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+                // SAFETY: structural pinning of each tuple field; none is moved.
+                let this = unsafe { self.get_unchecked_mut() };
+                let mut all_done = true;
+                $( all_done &= unsafe { Pin::new_unchecked(&mut (this.0).$i) }.poll_done(cx); )+
+                if !all_done {
+                    return Poll::Pending;
+                }
+                Poll::Ready(($((this.0).$i.take(),)+))
+            }
+        }
+    };
+}
+
+impl_join_tuple!(A 0);
+impl_join_tuple!(A 0, B 1);
+impl_join_tuple!(A 0, B 1, C 2);
+impl_join_tuple!(A 0, B 1, C 2, D 3);
+impl_join_tuple!(A 0, B 1, C 2, D 3, E 4);
+impl_join_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+impl_join_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+impl_join_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);

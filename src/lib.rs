@@ -1,0 +1,93 @@
+//! # evloop — an event loop you can read
+//!
+//! `evloop` is an async runtime built from scratch to show how an event loop
+//! works: the ideas Python's asyncio teaches (event loop, coroutines, tasks,
+//! `sleep`, `gather`, `start_server`), built in Rust, small enough to read in
+//! an afternoon and fast enough to stand beside tokio.
+//!
+//! ```
+//! use std::time::Duration;
+//! use evloop::time::{sleep, Instant};
+//!
+//! // asyncio.run(main())
+//! evloop::run(async {
+//!     let start = Instant::now();
+//!     // asyncio.gather(*(work(i) for i in range(3)))
+//!     let done = evloop::join_all((0..3).map(|i| async move {
+//!         sleep(Duration::from_millis(20)).await; // not time.sleep: the loop runs others meanwhile
+//!         i
+//!     }))
+//!     .await;
+//!     assert_eq!(done, [0, 1, 2]);
+//!     assert!(start.elapsed() < Duration::from_millis(60)); // together, not one after another
+//! });
+//! ```
+//!
+//! ## The picture
+//!
+//! ```text
+//!             ┌──────────────────── Runtime: one thread, "the event loop" ──────────────────┐
+//!  spawn ───▶ │  run queue (crossbeam-channel of Arc<Task>) ───▶ poll the task's future     │
+//!             │        ▲                                             │ Pending: it keeps   │
+//!             │        │ wake (futures-task ArcWake: push the task    │ a Waker somewhere   │
+//!             │        │       back on the queue, once)               ▼                     │
+//!             │   timer wheel  ◀── Sleep registers a deadline     reactor (mio::Poll)      │
+//!             │   (due → wake)                                    ◀── TcpStream registers │
+//!             │                                                       interest (ready→wake)│
+//!             └─────────────────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! One **turn** of the loop (asyncio's `_run_once`): poll the ready tasks;
+//! check the `block_on` future; work out how long to sleep; ask the reactor
+//! for I/O, at most that long; fire due timers. It is one function, read it
+//! top to bottom: `src/runtime/turn.rs`.
+//!
+//! ## asyncio ↔ evloop
+//!
+//! | asyncio | evloop |
+//! |---|---|
+//! | `asyncio.run(main())` | [`run`]`(main())` · [`Runtime::new`]`()?.block_on(fut)` |
+//! | `asyncio.create_task(c)` | [`spawn`]`(fut)` · [`task::Builder`]`::new().name("n").spawn(fut)` |
+//! | awaiting a Task | `handle.await` → `Result<T, `[`JoinError`]`>` |
+//! | `task.cancel()` | [`JoinHandle::abort`]; dropping a future cancels it |
+//! | `asyncio.sleep(s)` | [`time::sleep`]`(d)`, [`time::sleep_until`] |
+//! | `asyncio.gather(*aws)` | [`join_all`]`(iter)`, [`join!`]`(a, b)` |
+//! | `asyncio.wait_for(aw, t)` | [`time::timeout`]`(d, fut)` |
+//! | `asyncio.wait(.., FIRST_COMPLETED)` | [`select`]`(a, b)` → [`Either`] |
+//! | `await asyncio.sleep(0)` | [`yield_now`]`().await` |
+//! | periodic `call_later` | [`time::interval`]`(period)`, `tick().await` |
+//! | `asyncio.Queue` | [`sync::mpsc::channel`]`(cap)`, [`sync::mpsc::unbounded_channel`], [`sync::oneshot::channel`] |
+//! | `asyncio.to_thread` | [`spawn_blocking`]`(f)` |
+//! | debug mode's slow-callback warning | [`Builder::slow_poll_threshold`] |
+//! | — | [`Builder::trace`], [`Runtime::trace`]: every spawn, poll, wake, timer, I/O event |
+//! | — | [`Builder::start_paused`]: a virtual clock for exact, instant timing tests |
+//! | — | [`Runtime::spawn`] + [`Runtime::turn`]: step the loop one turn at a time |
+//!
+//! ## Layout
+//!
+//! - [`runtime`](Runtime) — `Runtime`, `Builder`, `block_on`, the turn, the current-runtime thread-local.
+//! - [`task`] — a task is one allocation: future, output, flags; its waker is `ArcWake`.
+//! - [`time`] — `sleep`, `timeout`, `interval`, `Instant`; the [hierarchical timer wheel](time::wheel); the clock.
+//! - `reactor` — `mio::Poll` and the registered sources; edge-triggered readiness.
+//! - [`sync`] — channels built on wakers: `mpsc` (bounded, unbounded), `oneshot`.
+//! - `join` — [`join_all`], [`join!`], [`select`].
+//! - `blocking` — the [`spawn_blocking`] thread pool.
+//! - [`trace`] — the events, a text timeline, Chrome-trace JSON; [`Metrics`].
+//!
+//! The book (`lessons/`) walks through all of it, one numbered example at a time.
+
+#![warn(missing_docs)]
+
+mod blocking;
+pub mod join;
+mod reactor;
+mod runtime;
+pub mod sync;
+pub mod task;
+pub mod time;
+pub mod trace;
+
+pub use blocking::spawn_blocking;
+pub use join::{join_all, select, Either, JoinAll, Select};
+pub use runtime::{run, Builder, EnterGuard, Metrics, Runtime, Turn};
+pub use task::{spawn, yield_now, JoinError, JoinHandle};

@@ -1,0 +1,121 @@
+//! The thread-local "current runtime".
+//!
+//! `spawn`, `sleep` and the sockets need the runtime without being handed it,
+//! just as asyncio's `create_task` finds the running loop with
+//! `get_running_loop()`. `block_on` and `turn` *enter* the runtime: they put
+//! its [`Core`] in a thread-local for their duration, and everything below
+//! finds it there.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::core::{Activity, Core};
+use crate::trace::WakeSource;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
+/// Run `f` with the current runtime, or panic with a message that says what to do.
+#[track_caller]
+pub(crate) fn with_core<R>(what: &str, f: impl FnOnce(&Core) -> R) -> R {
+    match try_with_core(f) {
+        Some(r) => r,
+        None => panic!(
+            "`{what}` must be called inside evloop::run or Runtime::block_on \
+             (there is no event loop running on this thread)"
+        ),
+    }
+}
+
+/// Run `f` with the current runtime, if this thread is running one.
+pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    CURRENT.try_with(|cur| cur.borrow().as_deref().map(f)).ok().flatten()
+}
+
+/// Who is waking a task of runtime `runtime_id`, seen from this thread? Used by the trace.
+pub(crate) fn wake_source(runtime_id: usize) -> WakeSource {
+    try_with_core(|core| {
+        if core.shared.id != runtime_id {
+            return WakeSource::OtherThread;
+        }
+        match core.activity.get() {
+            Activity::Task(id) => WakeSource::Task(id),
+            Activity::Main => WakeSource::Main,
+            Activity::Timers => WakeSource::Timer,
+            Activity::Io(token) => WakeSource::Io(token),
+            Activity::Idle => WakeSource::Runtime,
+        }
+    })
+    .unwrap_or(WakeSource::OtherThread)
+}
+
+/// Makes a runtime current until dropped.
+pub(crate) struct Enter {
+    /// This guard set `CURRENT` (an outer guard of the same runtime did not).
+    owner: bool,
+    _not_send: std::marker::PhantomData<Rc<()>>,
+}
+
+/// Make `core` this thread's current runtime (a no-op if it already is).
+///
+/// # Panics
+/// If a *different* runtime is current here.
+#[track_caller]
+pub(crate) fn enter(core: Rc<Core>) -> Enter {
+    let owner = CURRENT.with(|cur| {
+        let mut cur = cur.borrow_mut();
+        match &*cur {
+            Some(existing) if Rc::ptr_eq(existing, &core) => false,
+            Some(_) => panic!(
+                "cannot enter an evloop runtime while another one is current on this thread; \
+                 use one runtime per thread"
+            ),
+            None => {
+                *cur = Some(core);
+                true
+            }
+        }
+    });
+    Enter { owner, _not_send: std::marker::PhantomData }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        if self.owner {
+            // Take the Rc out first and drop it after the borrow ends: dropping
+            // the core may drop futures whose destructors look for the runtime.
+            let core = CURRENT.with(|cur| cur.borrow_mut().take());
+            drop(core);
+        }
+    }
+}
+
+/// Marks the loop as running (inside `block_on` or `turn`) until dropped.
+pub(crate) struct Running {
+    core: Rc<Core>,
+    _enter: Enter,
+}
+
+/// Enter `core` and mark its loop running.
+///
+/// # Panics
+/// If its loop is already running: `block_on` inside a task would stop the
+/// loop dead while the inner call runs.
+#[track_caller]
+pub(crate) fn run_loop(core: Rc<Core>) -> Running {
+    let enter = enter(core.clone());
+    if core.running.replace(true) {
+        panic!(
+            "cannot run the event loop from inside itself (block_on, run or turn was called \
+             from a task or from the block_on future). Use `.await` or `evloop::spawn` instead."
+        );
+    }
+    Running { core, _enter: enter }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.core.running.set(false);
+    }
+}

@@ -1,0 +1,187 @@
+//! The loop thread's state: everything one turn touches.
+//!
+//! `Core` is owned by one thread (it is behind an `Rc`, so the compiler
+//! enforces that). It holds the receiving end of the run queue, the timer
+//! wheel, the reactor and the counters. Only [`Shared`] — what a waker needs —
+//! is reachable from other threads.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+
+use super::shared::{Ready, Shared};
+use super::Metrics;
+use crate::blocking::BlockingPool;
+use crate::reactor::Reactor;
+use crate::task::raw::Task;
+use crate::task::JoinHandle;
+use crate::time::wheel::TimerWheel;
+use crate::trace::EventKind;
+
+/// What the loop is doing right now; the trace reads it to say who woke a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Activity {
+    /// Between steps, or not in a turn.
+    Idle,
+    /// Polling task N (step 1).
+    Task(u64),
+    /// Polling the `block_on` future (step 2).
+    Main,
+    /// Dispatching I/O events (step 4).
+    Io(usize),
+    /// Firing timers (step 5).
+    Timers,
+}
+
+/// Counters kept by the loop thread (`Cell`s: no atomics needed).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) tasks_spawned: Cell<u64>,
+    pub(crate) polls: Cell<u64>,
+    pub(crate) timers_fired: Cell<u64>,
+    pub(crate) io_events: Cell<u64>,
+    pub(crate) turns: Cell<u64>,
+    pub(crate) slow_polls: Cell<u64>,
+    pub(crate) longest_poll: Cell<Duration>,
+}
+
+fn bump(c: &Cell<u64>, n: u64) {
+    c.set(c.get() + n);
+}
+
+/// The event loop's own state.
+pub(crate) struct Core {
+    pub(crate) shared: Arc<Shared>,
+    /// Consumer end of the run queue (the producer end is in `Shared`).
+    pub(crate) queue: Receiver<Ready>,
+    /// Deadlines in 1 ms ticks since the runtime started, each with the waker
+    /// of the `Sleep` waiting for it.
+    pub(crate) wheel: RefCell<TimerWheel<Waker>>,
+    /// Scratch space for step 5: the wakers of timers that just fired,
+    /// reused every turn so firing timers allocates nothing.
+    pub(crate) due: RefCell<Vec<Waker>>,
+    pub(crate) reactor: Reactor,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) counters: Counters,
+    pub(crate) activity: Cell<Activity>,
+    pub(crate) slow_poll_threshold: Duration,
+    /// Inside `block_on` or `turn`: running the loop again would re-enter it.
+    pub(crate) running: Cell<bool>,
+    next_task_id: Cell<u64>,
+}
+
+impl Core {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        queue: Receiver<Ready>,
+        reactor: Reactor,
+        slow_poll_threshold: Duration,
+    ) -> Core {
+        Core {
+            shared,
+            queue,
+            wheel: RefCell::new(TimerWheel::new()),
+            due: RefCell::new(Vec::new()),
+            reactor,
+            blocking: BlockingPool::new(),
+            counters: Counters::default(),
+            activity: Cell::new(Activity::Idle),
+            slow_poll_threshold,
+            running: Cell::new(false),
+            next_task_id: Cell::new(1),
+        }
+    }
+
+    /// Wrap `future` in a task and queue it. It runs on the next turn.
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = self.next_task_id.get();
+        self.next_task_id.set(id + 1);
+        bump(&self.counters.tasks_spawned, 1);
+        if self.shared.tracing() {
+            let name = name.as_deref().map(str::to_string);
+            self.shared.record(EventKind::Spawn { task: id, name });
+        }
+        let task = Task::new(future, id, name, self.shared.clone());
+        self.shared.schedule(task.clone());
+        JoinHandle::new(task)
+    }
+
+    /// Poll one task from the run queue, timing the poll.
+    ///
+    /// The time is *real* time even under a paused clock: the slow-poll
+    /// warning is about a task that really held the thread.
+    pub(crate) fn poll_task(&self, task: Ready, polled: Option<&mut Vec<String>>) {
+        let header = task.header();
+        let id = header.id;
+        if let Some(polled) = polled {
+            polled.push(header.display_name());
+        }
+        let at = self.shared.clock.elapsed();
+        self.activity.set(Activity::Task(id));
+        let started = std::time::Instant::now();
+        let outcome = task.clone().run();
+        let took = started.elapsed();
+        self.activity.set(Activity::Idle);
+
+        bump(&self.counters.polls, 1);
+        if took > self.counters.longest_poll.get() {
+            self.counters.longest_poll.set(took);
+        }
+        if self.shared.tracing() {
+            self.shared.record_at(at, EventKind::Poll { task: id, outcome, took });
+        }
+        if took >= self.slow_poll_threshold {
+            self.report_slow_poll(&task.header().display_name(), id, took);
+        }
+    }
+
+    /// asyncio's debug-mode "Executing <Task> took 0.250 seconds", made
+    /// specific: who blocked, for how long, and what to do instead.
+    fn report_slow_poll(&self, name: &str, id: u64, took: Duration) {
+        bump(&self.counters.slow_polls, 1);
+        if self.shared.tracing() {
+            self.shared.record(EventKind::SlowPoll { task: id, took });
+        }
+        eprintln!(
+            "evloop warning: task `{name}` blocked the event loop for {:.3} s in one poll \
+             (threshold {:.3} s); no other task ran meanwhile. Use `evloop::time::sleep` instead \
+             of `std::thread::sleep`, and `evloop::spawn_blocking` for blocking or CPU-heavy work.",
+            took.as_secs_f64(),
+            self.slow_poll_threshold.as_secs_f64(),
+        );
+    }
+
+    pub(crate) fn metrics(&self) -> Metrics {
+        let c = &self.counters;
+        Metrics {
+            tasks_spawned: c.tasks_spawned.get(),
+            polls: c.polls.get(),
+            wakes: self.shared.wakes.load(std::sync::atomic::Ordering::Relaxed),
+            timers_fired: c.timers_fired.get(),
+            io_events: c.io_events.get(),
+            turns: c.turns.get(),
+            slow_polls: c.slow_polls.get(),
+            longest_poll: c.longest_poll.get(),
+        }
+    }
+
+    pub(crate) fn count_turn(&self) {
+        bump(&self.counters.turns, 1);
+    }
+
+    pub(crate) fn count_timers(&self, n: usize) {
+        bump(&self.counters.timers_fired, n as u64);
+    }
+
+    pub(crate) fn count_io(&self, n: usize) {
+        bump(&self.counters.io_events, n as u64);
+    }
+}

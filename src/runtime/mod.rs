@@ -1,0 +1,304 @@
+//! The runtime: `Runtime`, `Builder`, `run`, `block_on`, and stepping by `turn`.
+//!
+//! A `Runtime` is one event loop on one thread. [`Runtime::block_on`] (or
+//! [`run`], asyncio's `asyncio.run`) drives a future to completion by running
+//! [turns](turn) of the loop until that future is done. For learning and
+//! testing, [`Runtime::spawn`] queues tasks without running anything and
+//! [`Runtime::turn`] runs exactly one turn and reports what it did.
+//!
+//! - `shared` — what other threads may touch (the run queue's sender, the parked flag).
+//! - `core` — what only the loop thread touches (the queue's receiver, wheel, reactor).
+//! - `turn` — the five steps of one turn.
+//! - `context` — the thread-local "current runtime" that `spawn` and `sleep` find.
+
+pub(crate) mod context;
+pub(crate) mod core;
+pub(crate) mod shared;
+mod turn;
+
+use std::future::Future;
+use std::io;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_task::ArcWake;
+
+use self::core::Core;
+use self::shared::Shared;
+use self::turn::TurnOptions;
+use crate::reactor::{Reactor, WAKE_TOKEN};
+use crate::task::JoinHandle;
+use crate::time::clock::Clock;
+use crate::trace::{EventKind, Trace};
+
+/// Run a future to completion on a new runtime (asyncio's `asyncio.run`).
+///
+/// ```
+/// evloop::run(async {
+///     println!("hello from the event loop");
+/// });
+/// ```
+///
+/// # Panics
+/// If the OS refuses to create a poller (see [`Runtime::new`] for the
+/// fallible version), or if called from inside a runtime.
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    let rt = Runtime::new().expect("evloop::run: the OS refused to create an event poller");
+    rt.block_on(future)
+}
+
+/// Settings for a [`Runtime`].
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = evloop::Runtime::builder()
+///     .start_paused(true)           // virtual clock: sleeps finish instantly, exactly
+///     .trace(true)                  // record every spawn, poll, wake, timer, I/O event
+///     .slow_poll_threshold(Duration::from_millis(50))
+///     .build()
+///     .unwrap();
+/// # drop(rt);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    start_paused: bool,
+    trace: bool,
+    slow_poll_threshold: Duration,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder { start_paused: false, trace: false, slow_poll_threshold: Duration::from_millis(100) }
+    }
+}
+
+impl Builder {
+    /// Default settings: real clock, no trace, slow-poll warning at 100 ms.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Use a paused (virtual) clock: when nothing is ready, the loop jumps the
+    /// clock to the next timer instead of sleeping. Timing tests become exact
+    /// and instant.
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Record a [`Trace`] of everything the loop does (see `Runtime::trace`).
+    pub fn trace(mut self, on: bool) -> Builder {
+        self.trace = on;
+        self
+    }
+
+    /// Warn on stderr when one poll of a task holds the thread at least this
+    /// long (asyncio debug mode's "Executing ... took 0.2 seconds"). Default
+    /// 100 ms; `Duration::MAX` turns it off.
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// Create the runtime: a poller, the run queue, the clock.
+    pub fn build(self) -> io::Result<Runtime> {
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+        let poll = mio::Poll::new()?;
+        let reactor = Reactor::new(poll)?;
+        let unparker = mio::Waker::new(reactor.registry(), WAKE_TOKEN)?;
+        // The run queue. Why crossbeam and not std::sync::mpsc: it is
+        // multi-consumer, so the multi-worker lesson can point several threads
+        // at this same queue; and it is FIFO, so a one-thread run is deterministic.
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let clock = Clock::new(self.start_paused);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::new(Shared::new(sender, unparker, clock, self.trace, id));
+        let core = Core::new(shared, receiver, reactor, self.slow_poll_threshold);
+        Ok(Runtime { core: Rc::new(core) })
+    }
+}
+
+/// An event loop: a run queue, a timer wheel and a reactor, on this thread.
+///
+/// A `Runtime` is not `Send`: its loop runs on the thread that made it.
+pub struct Runtime {
+    core: Rc<Core>,
+}
+
+/// What one call of [`Runtime::turn`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    /// The tasks polled in step 1, in order, by name (`task-N` if unnamed).
+    pub polled: Vec<String>,
+    /// Timers that fired in step 5.
+    pub timers_fired: usize,
+    /// I/O events the reactor reported in step 4.
+    pub io_events: usize,
+    /// The runtime's clock after the turn, since the runtime started.
+    pub now: Duration,
+}
+
+/// Counters since the runtime started (see [`Runtime::metrics`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Tasks created with `spawn` (including `spawn_blocking`'s waiting tasks).
+    pub tasks_spawned: u64,
+    /// Task polls (the `block_on` future not included).
+    pub polls: u64,
+    /// Wakes that queued a task (a wake of an already queued task is free and not counted).
+    pub wakes: u64,
+    /// Timers that fired. A sleep dropped before its deadline never counts.
+    pub timers_fired: u64,
+    /// Readiness events from the reactor.
+    pub io_events: u64,
+    /// Turns of the loop.
+    pub turns: u64,
+    /// Polls that exceeded the slow-poll threshold.
+    pub slow_polls: u64,
+    /// The longest single poll (real time).
+    pub longest_poll: Duration,
+}
+
+impl Runtime {
+    /// A runtime with default settings. Fails only if the OS refuses a poller.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Settings for a new runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Drive `future` to completion, running the loop until it is done; return
+    /// its output. The future need not be `Send`: it is not a task, it is
+    /// polled right here, in step 2 of each turn, whenever its waker fires.
+    ///
+    /// # Panics
+    /// If called while this thread is already running an event loop.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = self.enter_loop();
+        let mut future = std::pin::pin!(future);
+        let waker = futures_task::waker(Arc::new(MainWaker(self.core.shared.clone())));
+        let mut cx = Context::from_waker(&waker);
+        self.core.shared.main_woken.store(true, Ordering::Release);
+        let mut output = None;
+        loop {
+            let mut poll_main = || match future.as_mut().poll(&mut cx) {
+                Poll::Ready(value) => {
+                    output = Some(value);
+                    true
+                }
+                Poll::Pending => false,
+            };
+            let opts = TurnOptions { main: Some(&mut poll_main), record: false, never_park_forever: false };
+            if self.core.turn(opts).main_done {
+                return output.take().expect("main future finished");
+            }
+        }
+    }
+
+    /// Queue `future` as a task *without running anything*: it is polled on
+    /// the next turn (`block_on` or [`turn`](Runtime::turn)).
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.core.spawn(future, None)
+    }
+
+    /// Like [`spawn`](Runtime::spawn), with a name for `Turn::polled` and the trace.
+    pub fn spawn_named<F>(&self, name: &str, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.core.spawn(future, Some(name.into()))
+    }
+
+    /// Run exactly one turn of the loop and report what it did.
+    ///
+    /// With a paused clock and nothing ready, the turn jumps the clock to the
+    /// next deadline and fires it. A turn with nothing at all to do (no task,
+    /// timer, socket or blocking job) returns at once, empty.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = evloop::Runtime::builder().start_paused(true).build().unwrap();
+    /// rt.spawn_named("sleeper", async { evloop::time::sleep(Duration::from_secs(2)).await });
+    /// let t = rt.turn();                  // polls "sleeper": it registers a timer
+    /// assert_eq!(t.polled, ["sleeper"]);
+    /// assert_eq!(t.timers_fired, 1);      // nothing else to do: the clock jumps, the timer fires
+    /// assert_eq!(t.now, Duration::from_secs(2));
+    /// let t = rt.turn();                  // "sleeper" runs again and finishes
+    /// assert_eq!(t.polled, ["sleeper"]);
+    /// ```
+    pub fn turn(&self) -> Turn {
+        let _enter = self.enter_loop();
+        let report = self.core.turn(TurnOptions { main: None, record: true, never_park_forever: true });
+        Turn {
+            polled: report.polled,
+            timers_fired: report.timers_fired,
+            io_events: report.io_events,
+            now: self.core.shared.clock.elapsed(),
+        }
+    }
+
+    /// Make this runtime current without running the loop, so `evloop::spawn`,
+    /// `task::Builder::spawn` and `sleep` work here (e.g. to set up tasks
+    /// before stepping with [`turn`](Runtime::turn)). Current until dropped.
+    #[track_caller]
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard { _enter: context::enter(self.core.clone()) }
+    }
+
+    #[track_caller]
+    fn enter_loop(&self) -> context::Running {
+        context::run_loop(self.core.clone())
+    }
+
+    /// Everything recorded so far (empty unless built with `trace(true)`).
+    pub fn trace(&self) -> Trace {
+        let events = match &self.core.shared.trace {
+            Some(sink) => sink.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            None => Vec::new(),
+        };
+        Trace::new(events, self.core.shared.clock.is_paused())
+    }
+
+    /// Counters since the runtime started.
+    pub fn metrics(&self) -> Metrics {
+        self.core.metrics()
+    }
+
+    /// The runtime's clock: time since it started (virtual when paused).
+    pub fn elapsed(&self) -> Duration {
+        self.core.shared.clock.elapsed()
+    }
+}
+
+/// Returned by [`Runtime::enter`]; the runtime stays current until it is dropped.
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard {
+    _enter: context::Enter,
+}
+
+/// The waker of the `block_on` future: flag it for step 2 and unpark the loop.
+struct MainWaker(Arc<Shared>);
+
+impl ArcWake for MainWaker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        let shared = &arc_self.0;
+        if !shared.main_woken.swap(true, Ordering::AcqRel) && shared.tracing() {
+            let by = context::wake_source(shared.id);
+            shared.record(EventKind::Wake { task: 0, by });
+        }
+        shared.notify();
+    }
+}

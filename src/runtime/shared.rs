@@ -1,0 +1,130 @@
+//! The part of the runtime that other threads may touch.
+//!
+//! Everything the event loop owns lives on its one thread (see [`Core`](super::core)),
+//! except what a [`Waker`](std::task::Waker) needs: a waker may be cloned into a
+//! `spawn_blocking` job or a plain `std::thread` and fired from there. So the
+//! waker's side of the runtime is an `Arc<Shared>`, and it is deliberately small:
+//!
+//! - the sending end of the **run queue**,
+//! - the **parked** flag and the `mio::Waker` that interrupts a parked loop,
+//! - the clock (so an event stamped on another thread has a time),
+//! - the trace sink and the one metric that wakers update (`wakes`).
+
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::Sender;
+
+use crate::task::raw::Runnable;
+use crate::time::clock::Clock;
+use crate::trace::{Event, EventKind};
+
+/// A ready task, as it sits on the run queue.
+pub(crate) type Ready = Arc<dyn Runnable>;
+
+/// State shared between the loop thread and anyone holding a waker.
+pub(crate) struct Shared {
+    /// Producer end of the run queue. Waking a task sends it here.
+    queue: Sender<Ready>,
+    /// True only while the loop is inside `mio::Poll::poll` (step 4 of the turn).
+    /// A wake checks it so that only a wake that *needs* to interrupt the
+    /// sleeping loop pays for the `mio::Waker` syscall.
+    parked: AtomicBool,
+    /// Set by the first wake that hits a parked loop, so ten wakes while parked
+    /// still make one syscall. Cleared by the loop when it unparks.
+    notified: AtomicBool,
+    /// Interrupts `mio::Poll::poll` from another thread.
+    unparker: mio::Waker,
+    /// The `block_on` future was woken and should be polled in step 2.
+    pub(crate) main_woken: AtomicBool,
+    /// The runtime's clock: real, or paused (virtual).
+    pub(crate) clock: Clock,
+    /// `Some` when tracing: every event, in the order it happened.
+    pub(crate) trace: Option<Mutex<Vec<Event>>>,
+    /// Counts wakes that put a task on the queue (a metric).
+    pub(crate) wakes: AtomicU64,
+    /// `spawn_blocking` jobs not yet finished. While any run, a paused clock
+    /// does not jump ahead: the job's result is what the loop is waiting for.
+    pub(crate) blocking_in_flight: AtomicUsize,
+    /// Tells runtimes apart, so a wake knows whether it is on its own loop's thread.
+    pub(crate) id: usize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        queue: Sender<Ready>,
+        unparker: mio::Waker,
+        clock: Clock,
+        trace: bool,
+        id: usize,
+    ) -> Shared {
+        Shared {
+            queue,
+            parked: AtomicBool::new(false),
+            notified: AtomicBool::new(false),
+            main_woken: AtomicBool::new(false),
+            unparker,
+            clock,
+            trace: trace.then(|| Mutex::new(Vec::new())),
+            wakes: AtomicU64::new(0),
+            blocking_in_flight: AtomicUsize::new(0),
+            id,
+        }
+    }
+
+    /// Put a task on the run queue (it was woken, or just spawned) and, if the
+    /// loop is parked, interrupt it.
+    pub(crate) fn schedule(&self, task: Ready) {
+        // The receiver lives as long as the runtime; after the runtime is gone a
+        // late wake has nowhere to go, and dropping the task is the right thing.
+        let _ = self.queue.send(task);
+        self.notify();
+    }
+
+    /// Interrupt the loop if (and only if) it is parked in the reactor.
+    ///
+    /// This is half of a handshake with [`Shared::park_begin`]: the waker writes
+    /// the queue then reads `parked`; the loop writes `parked` then reads the
+    /// queue. With a SeqCst fence on both sides, at least one of them sees the
+    /// other's write, so a wake is never lost and a busy loop costs no syscall.
+    pub(crate) fn notify(&self) {
+        fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) && !self.notified.swap(true, Ordering::SeqCst) {
+            // If the wake fails the OS is out of resources; the loop will still
+            // run the task when its park timeout ends.
+            let _ = self.unparker.wake();
+        }
+    }
+
+    /// The loop is about to park. Afterwards it must re-check for ready work.
+    pub(crate) fn park_begin(&self) {
+        self.parked.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
+    /// The loop is back from the reactor.
+    pub(crate) fn park_end(&self) {
+        self.parked.store(false, Ordering::SeqCst);
+        self.notified.store(false, Ordering::SeqCst);
+    }
+
+    /// Is tracing on? One branch on the hot path when it is off.
+    #[inline]
+    pub(crate) fn tracing(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Record a trace event stamped with the runtime's clock.
+    pub(crate) fn record(&self, kind: EventKind) {
+        if self.tracing() {
+            self.record_at(self.clock.elapsed(), kind);
+        }
+    }
+
+    /// Record a trace event that began at `at` (a poll is stamped with its start).
+    pub(crate) fn record_at(&self, at: std::time::Duration, kind: EventKind) {
+        if let Some(sink) = &self.trace {
+            sink.lock().unwrap_or_else(|e| e.into_inner()).push(Event { at, kind });
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! One turn of the event loop — the function the whole crate is built to show.
+//!
+//! asyncio's `BaseEventLoop._run_once`, made visible. A turn does five things,
+//! always in this order:
+//!
+//! 1. **Poll every task that was ready when the turn began.** A task woken
+//!    during this step (say, by `yield_now`) waits for the next turn, so one
+//!    busy task cannot starve the rest: fairness.
+//! 2. **Check the `block_on` future.** If it was woken, poll it; if it is done,
+//!    the loop returns its output.
+//! 3. **Work out how long we may sleep:** zero if anything is ready; else until
+//!    the next timer's deadline; else forever (until I/O or another thread wakes us).
+//! 4. **Ask the reactor for I/O events**, waiting at most that long (this is
+//!    where an idle loop spends its life: parked in `epoll_wait`). Wake the
+//!    tasks whose sockets became ready.
+//! 5. **Advance the clock and fire every due timer**, waking their tasks.
+//!    Under a paused clock, when nothing else is ready, the clock *jumps* to the
+//!    next deadline here instead of waiting for it.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::core::{Activity, Core};
+use crate::time::{duration_to_tick, tick_to_duration};
+use crate::trace::{EventKind, PollOutcome};
+
+/// What one turn did (the runtime's `Turn` adds the clock reading).
+#[derive(Default)]
+pub(crate) struct TurnReport {
+    /// The `block_on` future completed in step 2.
+    pub(crate) main_done: bool,
+    /// Names of the tasks polled in step 1, when asked to record them.
+    pub(crate) polled: Vec<String>,
+    pub(crate) io_events: usize,
+    pub(crate) timers_fired: usize,
+}
+
+/// How the caller wants the turn run.
+pub(crate) struct TurnOptions<'a> {
+    /// Step 2: polls the `block_on` future, returning true once it is done.
+    pub(crate) main: Option<&'a mut dyn FnMut() -> bool>,
+    /// Record the names of polled tasks (for `Runtime::turn`; costs a String each).
+    pub(crate) record: bool,
+    /// Never park forever: a stepping caller (`Runtime::turn`) gets an empty
+    /// turn back instead of a hang when nothing at all can happen.
+    pub(crate) never_park_forever: bool,
+}
+
+impl Core {
+    /// Run one turn. See the module doc for the five steps.
+    pub(crate) fn turn(&self, opts: TurnOptions<'_>) -> TurnReport {
+        self.count_turn();
+        let mut report = TurnReport::default();
+
+        // 1. Poll the tasks that were ready when the turn began.
+        self.poll_ready_tasks(opts.record.then_some(&mut report.polled));
+
+        // 2. Is the block_on future done?
+        if let Some(main) = opts.main {
+            if self.poll_main(main) {
+                report.main_done = true;
+                return report;
+            }
+        }
+
+        // 3. How long may we sleep?
+        let mut timeout = self.park_timeout();
+        if timeout.is_none() && opts.never_park_forever && self.nothing_can_happen() {
+            timeout = Some(Duration::ZERO);
+        }
+
+        // 4. Wait for I/O (at most `timeout`) and wake the tasks it is for.
+        report.io_events = self.poll_reactor(timeout);
+
+        // 5. Advance the clock; fire due timers.
+        report.timers_fired = self.fire_timers(report.io_events == 0);
+        report
+    }
+
+    /// Step 1.
+    fn poll_ready_tasks(&self, mut polled: Option<&mut Vec<String>>) {
+        // Count first: tasks woken while we poll join the queue *behind* this
+        // many, and are left for the next turn.
+        let ready_at_start = self.queue.len();
+        for _ in 0..ready_at_start {
+            match self.queue.try_recv() {
+                Ok(task) => self.poll_task(task, polled.as_deref_mut()),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Step 2. The main future is polled only when its waker fired.
+    fn poll_main(&self, main: &mut dyn FnMut() -> bool) -> bool {
+        if !self.shared.main_woken.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        let at = self.shared.clock.elapsed();
+        self.activity.set(Activity::Main);
+        let started = std::time::Instant::now();
+        let done = main();
+        let took = started.elapsed();
+        self.activity.set(Activity::Idle);
+        if self.shared.tracing() {
+            let outcome = if done { PollOutcome::Ready } else { PollOutcome::Pending };
+            self.shared.record_at(at, EventKind::Poll { task: 0, outcome, took });
+        }
+        done
+    }
+
+    /// Is anything ready to run right now?
+    fn has_ready_work(&self) -> bool {
+        !self.queue.is_empty() || self.shared.main_woken.load(Ordering::Acquire)
+    }
+
+    fn blocking_in_flight(&self) -> bool {
+        self.shared.blocking_in_flight.load(Ordering::Acquire) > 0
+    }
+
+    /// No task, timer, socket or blocking job exists that could ever make progress.
+    fn nothing_can_happen(&self) -> bool {
+        !self.has_ready_work()
+            && self.wheel.borrow().is_empty()
+            && !self.reactor.has_sources()
+            && !self.blocking_in_flight()
+    }
+
+    /// Step 3. `None` means "until something happens".
+    fn park_timeout(&self) -> Option<Duration> {
+        if self.has_ready_work() {
+            return Some(Duration::ZERO);
+        }
+        let next = self.wheel.borrow().next_expiration();
+        let clock = &self.shared.clock;
+        if clock.is_paused() {
+            // Virtual time never passes while we sleep, so waiting for a timer
+            // would wait forever: step 5 jumps to it instead. We only really
+            // sleep for a blocking job, or when no timer is set at all.
+            match next {
+                Some(_) if !self.blocking_in_flight() => Some(Duration::ZERO),
+                _ => None,
+            }
+        } else {
+            next.map(|tick| tick_to_duration(tick).saturating_sub(clock.elapsed()))
+        }
+    }
+
+    /// Step 4. Returns the number of I/O events dispatched.
+    fn poll_reactor(&self, timeout: Option<Duration>) -> usize {
+        let parking = timeout != Some(Duration::ZERO);
+        // Nothing registered and no time to wait: no event can come, skip the syscall.
+        if !parking && !self.reactor.has_sources() {
+            return 0;
+        }
+        let mut timeout = timeout;
+        if parking {
+            // From here on a wake from another thread interrupts the poll...
+            self.shared.park_begin();
+            // ...and one that came just before we said so must not be slept through.
+            if self.has_ready_work() {
+                timeout = Some(Duration::ZERO);
+            } else if self.shared.tracing() {
+                self.shared.record(EventKind::Park { timeout });
+            }
+        }
+        let events = self.reactor.poll(timeout, &self.activity, &self.shared);
+        if parking {
+            self.shared.park_end();
+        }
+        self.count_io(events);
+        events
+    }
+
+    /// Step 5. Returns how many timers fired.
+    fn fire_timers(&self, no_io: bool) -> usize {
+        let clock = &self.shared.clock;
+        let mut wheel = self.wheel.borrow_mut();
+        if wheel.is_empty() {
+            return 0;
+        }
+        // The paused clock jumps only when the loop is otherwise idle.
+        let may_jump = clock.is_paused() && no_io && !self.has_ready_work() && !self.blocking_in_flight();
+        let mut due = self.due.borrow_mut();
+        let mut fired = 0;
+        loop {
+            if may_jump {
+                if let Some(tick) = wheel.next_expiration() {
+                    let to = tick_to_duration(tick);
+                    if to > clock.elapsed() {
+                        clock.advance_to(to);
+                        self.shared.record(EventKind::ClockJump { to });
+                    }
+                }
+            }
+            fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| due.push(waker));
+            // A jump can land on a slot boundary of a higher level, where the
+            // entries only cascade down a level; keep jumping until one fires.
+            if fired > 0 || !may_jump || wheel.is_empty() {
+                break;
+            }
+        }
+        drop(wheel); // a woken task may set a new timer while we wake the rest
+        self.activity.set(Activity::Timers);
+        for waker in due.drain(..) {
+            waker.wake();
+        }
+        self.activity.set(Activity::Idle);
+        self.count_timers(fired);
+        fired
+    }
+}

@@ -1,0 +1,71 @@
+//! Channels: how tasks hand values to each other — built here, on wakers.
+//!
+//! A **channel** is a queue with two ends. One end (the *sender*) puts values
+//! in, the other (the *receiver*) takes them out, and when the receiver finds
+//! the queue empty it does not spin or block the thread: it leaves its
+//! [`Waker`] with the channel and returns `Pending`. The next `send` takes
+//! that waker and wakes it, and the event loop polls the receiving task
+//! again. That hand-off — *park a waker, get woken by the other side* — is
+//! the whole trick, and the reason this module exists: every async primitive
+//! (timers, sockets, locks) waits the same way.
+//!
+//! Python programmers know this as `asyncio.Queue`:
+//!
+//! | asyncio | evloop |
+//! |---|---|
+//! | `q = asyncio.Queue(maxsize=8)` | `let (tx, mut rx) = mpsc::channel(8);` |
+//! | `q = asyncio.Queue()` (no limit) | `let (tx, mut rx) = mpsc::unbounded_channel();` |
+//! | `await q.put(v)` | `tx.send(v).await?` (waits for room) |
+//! | `q.put_nowait(v)` → `QueueFull` | `tx.try_send(v)` → `Err(TrySendError::Full(v))` |
+//! | `await q.get()` | `rx.recv().await` → `Some(v)`, or `None` once every sender is gone |
+//! | `q.get_nowait()` → `QueueEmpty` | `rx.try_recv()` → `Err(TryRecvError::Empty)` |
+//! | `q.shutdown()` (3.13) | `rx.close()`, or just drop the senders |
+//! | a `Future` set once: `fut.set_result(v)` / `await fut` | `oneshot::channel()`: `tx.send(v)` / `rx.await` |
+//!
+//! Two differences from asyncio are on purpose. First, the ends are separate
+//! values with owners, so the channel knows when one side is *gone*: when the
+//! last sender is dropped the receiver gets `None` instead of waiting forever,
+//! and when the receiver is dropped a sender gets its value back in an error.
+//! A closed channel is an error value, never a hang. Second, `mpsc` means
+//! *multi-producer, single-consumer*: [`mpsc::Sender`] can be cloned, the
+//! receiver cannot.
+//!
+//! What is here:
+//! - [`mpsc`] — a stream of values: [`mpsc::channel`] (bounded: senders wait
+//!   for room, which is *backpressure*) and [`mpsc::unbounded_channel`].
+//! - [`oneshot`] — exactly one value, e.g. a reply to a request.
+//!
+//! Nothing in this module knows about evloop's runtime. It uses only `std`: a
+//! `Mutex` around the shared state and the `Waker` in the `Context` it is
+//! polled with. So these channels work under any executor — tokio's, a
+//! hand-written `block_on`, or the event loop of lesson 14 (a data pipeline
+//! with channels) — and they are `Send` and `Sync` whenever `T: Send`.
+
+pub mod mpsc;
+pub mod oneshot;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+
+/// Store `new` as the waker to wake later, cloning only if it changed.
+///
+/// A task is usually polled with the same waker every time, and
+/// `will_wake` spots that cheaply, so the common case costs no clone (a clone
+/// is an atomic increment, or worse for some executors).
+pub(crate) fn register_waker(slot: &mut Option<Waker>, new: &Waker) {
+    match slot {
+        Some(old) if old.will_wake(new) => {}
+        Some(old) => old.clone_from(new),
+        None => *slot = Some(new.clone()),
+    }
+}
+
+/// Lock a channel's state, ignoring poisoning.
+///
+/// A mutex is poisoned when a thread panics while holding it. Our critical
+/// sections run none of the caller's code (values are dropped and wakers are
+/// woken after the guard is gone), so the state is consistent even then, and a
+/// panic in one task must not turn every later `send` into a second panic.
+pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,296 @@
+//! The shared state behind both ends of an `mpsc` channel, and every rule for
+//! changing it. `bounded.rs` and `unbounded.rs` only put public names on top.
+//!
+//! One `Mutex` guards one [`State`]. Every operation locks, looks, changes a
+//! little, picks out *at most* the wakers that must fire, unlocks, and only
+//! then wakes them — so a woken task on another thread never finds the lock
+//! still held by the one that woke it.
+//!
+//! An unbounded channel is this same channel with a capacity of `usize::MAX`:
+//! its buffer never fills, so its senders never wait.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+use super::error::{SendError, TryRecvError, TrySendError};
+use crate::sync::{lock, register_waker};
+
+/// The capacity that makes a channel unbounded.
+pub(super) const UNBOUNDED: usize = usize::MAX;
+
+pub(super) struct Chan<T> {
+    state: Mutex<State<T>>,
+    /// How many values may be in the buffer (or promised to waiting senders).
+    capacity: usize,
+}
+
+struct State<T> {
+    /// The queue itself. It grows to the capacity once and then reuses its
+    /// allocation, so a message costs no allocation of its own.
+    buffer: VecDeque<T>,
+    /// Senders waiting for room, oldest first. Invariant: their tickets are
+    /// increasing (a waiter always joins at the back with a fresh ticket).
+    waiters: VecDeque<Waiter>,
+    /// Slots the receiver freed and handed to a woken sender, which has not
+    /// come back to fill them yet. Counting them as taken is what makes the
+    /// queue fair: a newcomer cannot slip into a slot promised to a waiter.
+    ///
+    /// Invariant: if `waiters` is not empty, `buffer.len() + reserved ==
+    /// capacity` (every free slot is already promised to someone).
+    reserved: usize,
+    next_ticket: u64,
+    /// The receiver's waker, present only while it waits on an empty buffer.
+    /// Sending *takes* it: nobody waits → nobody is woken.
+    recv_waker: Option<Waker>,
+    /// Live `Sender`s. When it reaches zero the receiver can never get
+    /// another value, so it drains the buffer and then sees `None`.
+    senders: usize,
+    /// The receiver was dropped or called `close()`: sends fail from now on.
+    closed: bool,
+}
+
+/// A sender parked until there is room for its value.
+struct Waiter {
+    ticket: u64,
+    waker: Waker,
+}
+
+impl<T> Chan<T> {
+    pub(super) fn new(capacity: usize) -> Self {
+        Chan {
+            state: Mutex::new(State {
+                buffer: VecDeque::new(),
+                waiters: VecDeque::new(),
+                reserved: 0,
+                next_ticket: 0,
+                recv_waker: None,
+                senders: 1,
+                closed: false,
+            }),
+            capacity,
+        }
+    }
+
+    pub(super) fn max_capacity(&self) -> usize {
+        self.capacity
+    }
+
+    // ----- the sending side -------------------------------------------------
+
+    /// Put `value` in the buffer if there is a free slot right now.
+    pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut state = lock(&self.state);
+        if state.closed {
+            return Err(TrySendError::Closed(value));
+        }
+        // Slots promised to woken waiters count as taken (see `reserved`).
+        if state.buffer.len() + state.reserved >= self.capacity {
+            return Err(TrySendError::Full(value));
+        }
+        state.buffer.push_back(value);
+        let receiver = state.recv_waker.take();
+        drop(state);
+        wake(receiver);
+        Ok(())
+    }
+
+    /// One poll of `Sender::send`. `ticket` is the future's place in the
+    /// queue of waiters: `None` until it first has to wait.
+    ///
+    /// The three states of a send future:
+    /// - *new* (`ticket == None`): try to send; if full, join the queue.
+    /// - *waiting* (its ticket is in `waiters`): still full; refresh the waker.
+    /// - *granted* (it had a ticket, now gone from `waiters`): the receiver
+    ///   freed a slot, reserved it for us and woke us; fill it.
+    pub(super) fn poll_send(
+        &self,
+        ticket: &mut Option<u64>,
+        value: &mut Option<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        let mut state = lock(&self.state);
+        // Closing empties `waiters`, so check it first: a closed channel
+        // answers every sender, waiting or granted, with its value back.
+        if state.closed {
+            *ticket = None;
+            let value = value.take().expect("send future polled after completion");
+            return Poll::Ready(Err(SendError(value)));
+        }
+        match *ticket {
+            // A free slot that nobody was promised (so nobody is queued
+            // ahead of us): go straight to the push below.
+            None if state.buffer.len() + state.reserved < self.capacity => {}
+            None => {
+                // Full: take a ticket and wait at the back of the queue.
+                debug_assert_eq!(state.buffer.len() + state.reserved, self.capacity);
+                let t = state.next_ticket;
+                state.next_ticket += 1;
+                let waker = cx.waker().clone();
+                state.waiters.push_back(Waiter { ticket: t, waker });
+                *ticket = Some(t);
+                return Poll::Pending;
+            }
+            Some(t) => match state.find_waiter(t) {
+                // Still waiting: we were polled for another reason (e.g. a
+                // `select`), so just keep the waker up to date.
+                Ok(i) => {
+                    let waiter = &mut state.waiters[i];
+                    if !waiter.waker.will_wake(cx.waker()) {
+                        waiter.waker.clone_from(cx.waker());
+                    }
+                    return Poll::Pending;
+                }
+                // Granted: the slot was reserved for us; turn the promise
+                // into a value in the buffer.
+                Err(_) => {
+                    state.reserved -= 1;
+                    *ticket = None;
+                }
+            },
+        }
+        let value = value.take().expect("send future polled after completion");
+        state.buffer.push_back(value);
+        let receiver = state.recv_waker.take();
+        drop(state);
+        wake(receiver);
+        Poll::Ready(Ok(()))
+    }
+
+    /// A send future is dropped (cancelled) while it holds `ticket`.
+    ///
+    /// Two duties: leave no entry behind in `waiters` (that would leak its
+    /// waker and block the queue forever), and if the receiver had already
+    /// promised us a slot and woken us, pass that promise to the next waiter —
+    /// otherwise the wake-up is lost and the next sender waits for a slot
+    /// that is free.
+    pub(super) fn cancel_send(&self, ticket: u64) {
+        let mut state = lock(&self.state);
+        if state.closed {
+            return; // nobody waits on a closed channel
+        }
+        let next = match state.find_waiter(ticket) {
+            Ok(i) => {
+                state.waiters.remove(i);
+                None
+            }
+            Err(_) => {
+                state.reserved -= 1;
+                state.grant_free_slot()
+            }
+        };
+        drop(state);
+        wake(next);
+    }
+
+    pub(super) fn add_sender(&self) {
+        lock(&self.state).senders += 1;
+    }
+
+    /// The last sender leaving ends the stream: wake the receiver so it can
+    /// drain what is left and then see `None`, instead of waiting forever.
+    pub(super) fn drop_sender(&self) {
+        let mut state = lock(&self.state);
+        state.senders -= 1;
+        let receiver = if state.senders == 0 {
+            state.recv_waker.take()
+        } else {
+            None
+        };
+        drop(state);
+        wake(receiver);
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+
+    /// Free slots a new value could take right now.
+    pub(super) fn capacity(&self) -> usize {
+        let state = lock(&self.state);
+        if state.closed {
+            return 0;
+        }
+        self.capacity - state.buffer.len() - state.reserved
+    }
+
+    // ----- the receiving side -----------------------------------------------
+
+    pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut state = lock(&self.state);
+        if let Some(value) = state.buffer.pop_front() {
+            // We just made room: hand it to the oldest waiting sender.
+            let sender = state.grant_free_slot();
+            drop(state);
+            wake(sender);
+            return Poll::Ready(Some(value));
+        }
+        // Empty. If no value can ever arrive, say so; otherwise wait.
+        if state.senders == 0 || state.closed {
+            return Poll::Ready(None);
+        }
+        register_waker(&mut state.recv_waker, cx.waker());
+        Poll::Pending
+    }
+
+    pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut state = lock(&self.state);
+        if let Some(value) = state.buffer.pop_front() {
+            let sender = state.grant_free_slot();
+            drop(state);
+            wake(sender);
+            return Ok(value);
+        }
+        if state.senders == 0 || state.closed {
+            Err(TryRecvError::Disconnected)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// Stop accepting values; what is buffered can still be received.
+    /// Every waiting sender is woken to collect its value in an error.
+    pub(super) fn close(&self) {
+        let mut state = lock(&self.state);
+        state.closed = true;
+        state.reserved = 0;
+        let waiters = mem::take(&mut state.waiters);
+        drop(state);
+        for waiter in waiters {
+            waiter.waker.wake();
+        }
+    }
+
+    /// The receiver is gone: close, and drop the values nobody will read.
+    pub(super) fn close_and_discard(&self) {
+        self.close();
+        // Taken out under the lock, dropped after it: a value's `Drop` may
+        // run any code, even code that touches this channel.
+        let buffer = mem::take(&mut lock(&self.state).buffer);
+        drop(buffer);
+    }
+}
+
+impl<T> State<T> {
+    /// Where the waiter holding `ticket` sits: `Ok(index)`, or `Err` if it has
+    /// left the queue. Tickets are sorted, so this is a binary search.
+    fn find_waiter(&self, ticket: u64) -> Result<usize, usize> {
+        self.waiters.binary_search_by_key(&ticket, |w| w.ticket)
+    }
+
+    /// A slot just became free. If a sender waits, promise the slot to the
+    /// oldest one and return its waker (to wake once the lock is released).
+    /// FIFO: whoever waited longest sends next.
+    fn grant_free_slot(&mut self) -> Option<Waker> {
+        let waiter = self.waiters.pop_front()?;
+        self.reserved += 1;
+        Some(waiter.waker)
+    }
+}
+
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}

@@ -1,0 +1,102 @@
+//! `JoinError`: why a task gave no output.
+
+use std::any::Any;
+use std::fmt;
+
+/// A task did not return a value: it panicked, or it was cancelled.
+///
+/// asyncio raises the task's exception (or `CancelledError`) when you await
+/// it; evloop hands you the reason as a value, so one failing task never
+/// takes the loop or its siblings down.
+///
+/// ```
+/// evloop::run(async {
+///     let h = evloop::spawn(async { panic!("boom") });
+///     let err: evloop::JoinError = h.await.unwrap_err();
+///     assert!(err.is_panic());
+///     assert_eq!(err.to_string(), "task-1 panicked: boom");
+/// });
+/// ```
+pub struct JoinError {
+    id: u64,
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled(id: u64) -> JoinError {
+        JoinError { id, repr: Repr::Cancelled }
+    }
+
+    pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError { id, repr: Repr::Panic(payload) }
+    }
+
+    /// Was the task aborted (`JoinHandle::abort`)?
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// Did the task panic?
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The panic's message, when it was a string (as `panic!("...")` makes).
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(p) => {
+                p.downcast_ref::<&str>().copied().or_else(|| p.downcast_ref::<String>().map(String::as_str))
+            }
+            Repr::Cancelled => None,
+        }
+    }
+
+    /// The panic payload, to re-raise it with `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    /// If the task was cancelled rather than panicked; see [`try_into_panic`](Self::try_into_panic).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic().expect("`JoinError::into_panic` called on a cancelled task")
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "task-{} was cancelled", self.id),
+            Repr::Panic(_) => match self.panic_message() {
+                Some(msg) => write!(f, "task-{} panicked: {msg}", self.id),
+                None => write!(f, "task-{} panicked", self.id),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "JoinError::Cancelled(task-{})", self.id),
+            Repr::Panic(_) => write!(f, "JoinError::Panic(task-{}, {:?})", self.id, self.panic_message()),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}

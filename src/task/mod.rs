@@ -1,0 +1,123 @@
+//! Tasks: `spawn`, `JoinHandle`, `JoinError`, `yield_now`.
+//!
+//! asyncio's `create_task(coro)` is [`spawn`](crate::spawn)`(future)`: the future
+//! is wrapped in a task and put on the run queue; it starts running on the
+//! loop's next turn, not now. Awaiting the returned [`JoinHandle`] is awaiting
+//! the asyncio `Task`: it gives the output, or a [`JoinError`] if the task
+//! panicked or was aborted. Dropping the handle lets the task run on, detached.
+//!
+//! How a task is laid out and woken is in [`raw`] (lesson 03 builds the same
+//! waker by hand, with a `RawWakerVTable`, to show what `ArcWake` saves us).
+
+pub(crate) mod raw;
+
+mod error;
+mod join_handle;
+
+pub use error::JoinError;
+pub use join_handle::JoinHandle;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::runtime::context;
+
+/// Spawn a future as a new task on the current runtime (asyncio's `create_task`).
+///
+/// The task is queued, not run: it is first polled on the loop's next turn.
+/// The returned [`JoinHandle`] is a future of the task's output.
+///
+/// ```
+/// let answer = evloop::run(async {
+///     let handle = evloop::spawn(async { 6 * 7 });
+///     handle.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+///
+/// # Panics
+/// Outside a runtime (`evloop::run` / `Runtime::block_on`), with a message that says so.
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    context::with_core("evloop::spawn", |core| core.spawn(future, None))
+}
+
+/// Spawn with options: for now, a name that the trace, `Turn::polled` and the
+/// slow-poll warning show instead of `task-N`.
+///
+/// ```
+/// evloop::run(async {
+///     let h = evloop::task::Builder::new().name("fetcher").spawn(async { "done" });
+///     assert_eq!(h.await.unwrap(), "done");
+/// });
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder with no name set.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Name the task. Names need not be unique; they are for people.
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawn the future as a task with these options (see [`spawn`](crate::spawn)).
+    /// Unlike tokio's, this cannot fail, so it returns the handle directly.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let name = self.name.map(String::into_boxed_str);
+        context::with_core("evloop::task::Builder::spawn", |core| core.spawn(future, name))
+    }
+}
+
+/// Give the other ready tasks a turn (asyncio's `await asyncio.sleep(0)`).
+///
+/// The first poll wakes its own task and returns `Pending`, so the task goes
+/// to the back of the run queue and runs again on the *next* turn of the loop.
+///
+/// ```
+/// evloop::run(async {
+///     evloop::yield_now().await;
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` them"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // Waking ourselves puts the task back on the queue; returning Pending
+        // hands the loop back so everything queued before us runs first.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,196 @@
+//! Time: `sleep`, `timeout`, `interval`, and the runtime's `Instant`.
+//!
+//! `asyncio.sleep(2)` is [`sleep`]`(Duration::from_secs(2))`. Awaiting it does
+//! not block the thread: the first poll puts a deadline and the task's waker
+//! into the runtime's [timer wheel](wheel), and returns `Pending`. The loop
+//! goes on running other tasks; in step 5 of the turn that reaches the
+//! deadline, the wheel hands back the waker, the task is queued, and the next
+//! poll finds the deadline passed and returns `Ready`.
+//!
+//! Deadlines are kept in whole 1 ms *ticks* since the runtime started, rounded
+//! up, so a sleep never ends early. Dropping a `Sleep` (a `timeout` that won,
+//! a `select` loser) removes its wheel entry at once: O(1), and it never fires.
+
+pub(crate) mod clock;
+mod interval;
+mod timeout;
+pub mod wheel;
+
+pub use interval::{interval, interval_at, Interval};
+pub use timeout::{timeout, Elapsed, Timeout};
+
+use std::future::Future;
+use std::ops::{Add, AddAssign, Sub};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::runtime::context;
+use wheel::TimerKey;
+
+/// Ticks (whole milliseconds) from runtime start to `d`, rounded down: the tick now.
+pub(crate) fn duration_to_tick(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Ticks from runtime start to `d`, rounded *up*: a deadline's tick, so it never fires early.
+fn deadline_tick(d: Duration) -> u64 {
+    let t = duration_to_tick(d);
+    if d > tick_to_duration(t) {
+        t.saturating_add(1)
+    } else {
+        t
+    }
+}
+
+/// The time at the start of tick `tick`.
+pub(crate) fn tick_to_duration(tick: u64) -> Duration {
+    Duration::from_millis(tick)
+}
+
+/// A moment on the runtime's clock.
+///
+/// Like `std::time::Instant`, but [`Instant::now`] reads the *runtime's*
+/// clock: under `Builder::start_paused(true)` that is virtual time, which only
+/// moves when the loop jumps it to the next timer. Outside a runtime it reads
+/// the real clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(std::time::Instant);
+
+impl Instant {
+    /// Now, on the current runtime's clock (real time outside a runtime).
+    pub fn now() -> Instant {
+        Instant(context::try_with_core(|core| core.shared.clock.now()).unwrap_or_else(std::time::Instant::now))
+    }
+
+    /// How much time has passed since `self`, on the runtime's clock.
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().duration_since(*self)
+    }
+
+    /// `self - earlier`, or zero if `earlier` is later.
+    pub fn duration_since(&self, earlier: Instant) -> Duration {
+        self.0.saturating_duration_since(earlier.0)
+    }
+
+    /// The `std::time::Instant` underneath (meaningless across paused runtimes).
+    pub fn into_std(self) -> std::time::Instant {
+        self.0
+    }
+
+    /// Wrap a `std::time::Instant`.
+    pub fn from_std(instant: std::time::Instant) -> Instant {
+        Instant(instant)
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        Instant(self.0 + d)
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        self.0 += d;
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, earlier: Instant) -> Duration {
+        self.duration_since(earlier)
+    }
+}
+
+/// Wait for `duration` without blocking the thread (asyncio's `sleep`).
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = evloop::Runtime::builder().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = evloop::time::Instant::now();
+///     evloop::time::sleep(Duration::from_secs(2)).await;
+///     assert_eq!(start.elapsed(), Duration::from_secs(2)); // exact: the clock is paused
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(Instant::now() + duration)
+}
+
+/// Wait until `deadline` (a `deadline` in the past completes at once).
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep { deadline, entry: None }
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`]. `Unpin`.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` them"]
+pub struct Sleep {
+    deadline: Instant,
+    /// Our entry in the wheel, once the first poll registered one.
+    entry: Option<TimerKey>,
+}
+
+impl Sleep {
+    /// When this sleep ends.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Has the deadline passed (on the runtime's clock)?
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Move the deadline (used by `Interval`); the next poll re-registers.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel();
+        self.deadline = deadline;
+    }
+
+    /// Remove our wheel entry, if any.
+    fn cancel(&mut self) {
+        if let Some(key) = self.entry.take() {
+            // Outside the runtime (dropped after it ended) there is no wheel left to clean.
+            context::try_with_core(|core| core.wheel.borrow_mut().remove(key));
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        context::with_core("evloop::time::sleep", |core| {
+            let clock = &core.shared.clock;
+            if clock.now() >= this.deadline.0 {
+                if let Some(key) = this.entry.take() {
+                    core.wheel.borrow_mut().remove(key);
+                }
+                return Poll::Ready(());
+            }
+            let mut wheel = core.wheel.borrow_mut();
+            // Polled again before the deadline (woken by something else, say a
+            // `select` sibling): keep the entry, but make sure it holds the
+            // waker of whoever polls us now.
+            if let Some(waker) = this.entry.and_then(|key| wheel.get_mut(key)) {
+                if !waker.will_wake(cx.waker()) {
+                    *waker = cx.waker().clone();
+                }
+                return Poll::Pending;
+            }
+            let tick = deadline_tick(this.deadline.0.saturating_duration_since(clock.start()));
+            this.entry = Some(wheel.insert(tick, cx.waker().clone()));
+            Poll::Pending
+        })
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
