@@ -79,7 +79,9 @@
 #![warn(missing_docs)]
 
 mod blocking;
+pub mod fs;
 pub mod join;
+pub mod net;
 mod reactor;
 mod runtime;
 pub mod sync;

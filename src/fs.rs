@@ -1,0 +1,1 @@
+//! File I/O on the blocking pool (being written).

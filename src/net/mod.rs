@@ -1,0 +1,1 @@
+//! TCP sockets on the reactor (being written).
