@@ -115,13 +115,19 @@ impl Sub<Instant> for Instant {
 ///     assert_eq!(start.elapsed(), Duration::from_secs(2)); // exact: the clock is paused
 /// });
 /// ```
+///
+/// Created outside a runtime (say, passed straight to `rt.spawn`), a sleep
+/// starts counting when it is first polled, on the runtime that polls it.
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(Instant::now() + duration)
+    match context::try_with_core(|core| core.shared.clock.now()) {
+        Some(now) => sleep_until(Instant(now) + duration),
+        None => Sleep { deadline: Instant::now() + duration, after: Some(duration), entry: None },
+    }
 }
 
 /// Wait until `deadline` (a `deadline` in the past completes at once).
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, entry: None }
+    Sleep { deadline, after: None, entry: None }
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`]. `Unpin`.
@@ -129,6 +135,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless you `.await` them"]
 pub struct Sleep {
     deadline: Instant,
+    /// `Some(d)`: made outside a runtime; the deadline is fixed at the first
+    /// poll, `d` after the polling runtime's now.
+    after: Option<Duration>,
     /// Our entry in the wheel, once the first poll registered one.
     entry: Option<TimerKey>,
 }
@@ -148,6 +157,7 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
         self.deadline = deadline;
+        self.after = None;
     }
 
     /// Remove our wheel entry, if any.
@@ -166,6 +176,9 @@ impl Future for Sleep {
         let this = &mut *self;
         context::with_core("evloop::time::sleep", |core| {
             let clock = &core.shared.clock;
+            if let Some(after) = this.after.take() {
+                this.deadline = Instant(clock.now()) + after;
+            }
             if clock.now() >= this.deadline.0 {
                 if let Some(key) = this.entry.take() {
                     core.wheel.borrow_mut().remove(key);
