@@ -53,14 +53,20 @@ struct Counts {
 impl BlockingPool {
     pub(crate) fn new() -> BlockingPool {
         let (jobs, receiver) = crossbeam_channel::unbounded();
-        BlockingPool { jobs, receiver, counts: Arc::default() }
+        BlockingPool {
+            jobs,
+            receiver,
+            counts: Arc::default(),
+        }
     }
 
     fn submit(&self, job: Job) {
         let _ = self.jobs.send(job);
         let counts = &self.counts;
         // Reuse an idle thread if there is one; else start one, up to the bound.
-        if counts.idle.load(Ordering::Acquire) == 0 && counts.threads.load(Ordering::Acquire) < MAX_THREADS {
+        if counts.idle.load(Ordering::Acquire) == 0
+            && counts.threads.load(Ordering::Acquire) < MAX_THREADS
+        {
             counts.threads.fetch_add(1, Ordering::AcqRel);
             let receiver = self.receiver.clone();
             let counts = self.counts.clone();
@@ -109,8 +115,13 @@ where
     R: Send + 'static,
 {
     context::with_core("evloop::spawn_blocking", |core| {
-        let slot = Arc::new(Mutex::new(Slot { result: None, waker: None }));
-        core.shared.blocking_in_flight.fetch_add(1, Ordering::AcqRel);
+        let slot = Arc::new(Mutex::new(Slot {
+            result: None,
+            waker: None,
+        }));
+        core.shared
+            .blocking_in_flight
+            .fetch_add(1, Ordering::AcqRel);
         let job_slot = slot.clone();
         core.blocking.submit(Box::new(move || {
             let result = catch_unwind(AssertUnwindSafe(f));
@@ -123,7 +134,11 @@ where
                 waker.wake();
             }
         }));
-        let waiting = WaitBlocking { slot, shared: core.shared.clone(), counted: true };
+        let waiting = WaitBlocking {
+            slot,
+            shared: core.shared.clone(),
+            counted: true,
+        };
         core.spawn(waiting, Some("spawn_blocking".into()))
     })
 }
@@ -145,7 +160,9 @@ impl<R> WaitBlocking<R> {
     /// The job is no longer awaited: let a paused clock move again.
     fn uncount(&mut self) {
         if std::mem::take(&mut self.counted) {
-            self.shared.blocking_in_flight.fetch_sub(1, Ordering::AcqRel);
+            self.shared
+                .blocking_in_flight
+                .fetch_sub(1, Ordering::AcqRel);
         }
     }
 }

@@ -38,16 +38,28 @@ where
     I::Item: Future,
 {
     let children: Box<[Child<I::Item>]> = futures.into_iter().map(Child::Pending).collect();
-    let ready = Arc::new(ReadyList { woken: Mutex::new((0..children.len()).collect()), parent: Mutex::new(None) });
+    let ready = Arc::new(ReadyList {
+        woken: Mutex::new((0..children.len()).collect()),
+        parent: Mutex::new(None),
+    });
     let wakers = (0..children.len())
         .map(|index| {
             // Every child starts "woken": it must be polled once to start.
-            let w = Arc::new(ChildWaker { index, queued: AtomicBool::new(true), list: ready.clone() });
+            let w = Arc::new(ChildWaker {
+                index,
+                queued: AtomicBool::new(true),
+                list: ready.clone(),
+            });
             (waker(w.clone()), w)
         })
         .collect();
     let remaining = children.len();
-    JoinAll { children, wakers, ready, remaining }
+    JoinAll {
+        children,
+        wakers,
+        ready,
+        remaining,
+    }
 }
 
 enum Child<F: Future> {
@@ -73,8 +85,19 @@ struct ChildWaker {
 impl ArcWake for ChildWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         if !arc_self.queued.swap(true, Ordering::AcqRel) {
-            arc_self.list.woken.lock().unwrap_or_else(|e| e.into_inner()).push(arc_self.index);
-            if let Some(parent) = arc_self.list.parent.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            arc_self
+                .list
+                .woken
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(arc_self.index);
+            if let Some(parent) = arc_self
+                .list
+                .parent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
                 parent.wake_by_ref();
             }
         }
@@ -100,7 +123,8 @@ impl<F: Future> Future for JoinAll<F> {
         let this = unsafe { self.get_unchecked_mut() };
         *this.ready.parent.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
         loop {
-            let woken = std::mem::take(&mut *this.ready.woken.lock().unwrap_or_else(|e| e.into_inner()));
+            let woken =
+                std::mem::take(&mut *this.ready.woken.lock().unwrap_or_else(|e| e.into_inner()));
             if woken.is_empty() {
                 break;
             }
@@ -162,7 +186,10 @@ where
     A: Future + Unpin,
     B: Future + Unpin,
 {
-    Select { a: Some(a), b: Some(b) }
+    Select {
+        a: Some(a),
+        b: Some(b),
+    }
 }
 
 /// The future returned by [`select`].

@@ -123,10 +123,17 @@ impl Trace {
         names.insert(0, "main".to_string());
         for e in &events {
             if let EventKind::Spawn { task, name } = &e.kind {
-                names.insert(*task, name.clone().unwrap_or_else(|| format!("task-{task}")));
+                names.insert(
+                    *task,
+                    name.clone().unwrap_or_else(|| format!("task-{task}")),
+                );
             }
         }
-        Trace { events, names, paused }
+        Trace {
+            events,
+            names,
+            paused,
+        }
     }
 
     /// The events, in the order they happened.
@@ -136,7 +143,10 @@ impl Trace {
 
     /// A task's display name: its name, or `task-N`; `main` for the `block_on` future.
     pub fn name(&self, task: u64) -> String {
-        self.names.get(&task).cloned().unwrap_or_else(|| format!("task-{task}"))
+        self.names
+            .get(&task)
+            .cloned()
+            .unwrap_or_else(|| format!("task-{task}"))
     }
 
     /// One line per event: time, what, which task, details.
@@ -155,7 +165,11 @@ impl Trace {
             let _ = write!(out, "{:>9.3}s  ", e.at.as_secs_f64());
             let _ = match &e.kind {
                 EventKind::Spawn { task, .. } => write!(out, "spawn  {}", self.name(*task)),
-                EventKind::Poll { task, outcome, took } => {
+                EventKind::Poll {
+                    task,
+                    outcome,
+                    took,
+                } => {
                     let _ = write!(out, "poll   {} → {outcome:?}", self.name(*task));
                     if self.paused {
                         Ok(())
@@ -163,17 +177,32 @@ impl Trace {
                         write!(out, " ({} µs)", took.as_micros())
                     }
                 }
-                EventKind::Wake { task, by } => write!(out, "wake   {} ← {}", self.name(*task), self.by(*by)),
-                EventKind::Io { token, readable, writable } => {
+                EventKind::Wake { task, by } => {
+                    write!(out, "wake   {} ← {}", self.name(*task), self.by(*by))
+                }
+                EventKind::Io {
+                    token,
+                    readable,
+                    writable,
+                } => {
                     let r = if *readable { " readable" } else { "" };
                     let w = if *writable { " writable" } else { "" };
                     write!(out, "io     io#{token}{r}{w}")
                 }
-                EventKind::Park { timeout: Some(t) } => write!(out, "park   for up to {:.3}s", t.as_secs_f64()),
+                EventKind::Park { timeout: Some(t) } => {
+                    write!(out, "park   for up to {:.3}s", t.as_secs_f64())
+                }
                 EventKind::Park { timeout: None } => write!(out, "park   until I/O or a wake"),
-                EventKind::ClockJump { to } => write!(out, "clock  jumps to {:.3}s", to.as_secs_f64()),
+                EventKind::ClockJump { to } => {
+                    write!(out, "clock  jumps to {:.3}s", to.as_secs_f64())
+                }
                 EventKind::SlowPoll { task, took } => {
-                    write!(out, "SLOW   {} held the loop {:.3}s", self.name(*task), took.as_secs_f64())
+                    write!(
+                        out,
+                        "SLOW   {} held the loop {:.3}s",
+                        self.name(*task),
+                        took.as_secs_f64()
+                    )
                 }
             };
             out.push('\n');
@@ -203,14 +232,16 @@ impl Trace {
         let mut lanes: Vec<(&u64, &String)> = self.names.iter().collect();
         lanes.sort();
         for (id, name) in lanes {
-            let name = if *id == 0 { "event loop / main".to_string() } else { name.clone() };
+            let name = if *id == 0 {
+                "event loop / main".to_string()
+            } else {
+                name.clone()
+            };
             out.push(json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": id, "args": {"name": name}}));
         }
         for e in &self.events {
             let ts = us(&e.at);
-            let instant = |name: &str, tid: u64, args: Value| {
-                json!({"ph": "i", "s": "t", "name": name, "ts": ts, "pid": 1, "tid": tid, "args": args})
-            };
+            let instant = |name: &str, tid: u64, args: Value| json!({"ph": "i", "s": "t", "name": name, "ts": ts, "pid": 1, "tid": tid, "args": args});
             out.push(match &e.kind {
                 EventKind::Spawn { task, .. } => instant("spawn", *task, json!({})),
                 EventKind::Poll { task, outcome, took } => json!({

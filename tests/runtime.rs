@@ -16,7 +16,11 @@ use evloop::trace::{EventKind, WakeSource};
 use evloop::{join_all, select, spawn, yield_now, Either, Runtime};
 
 fn paused() -> Runtime {
-    Runtime::builder().start_paused(true).trace(true).build().unwrap()
+    Runtime::builder()
+        .start_paused(true)
+        .trace(true)
+        .build()
+        .unwrap()
 }
 
 fn secs(s: u64) -> Duration {
@@ -182,7 +186,10 @@ fn abort_drops_the_future_before_the_handle_reports_cancelled() {
         handle.abort();
         let err = handle.await.unwrap_err();
         assert!(err.is_cancelled());
-        assert!(dropped.load(Ordering::SeqCst), "future must be dropped before the JoinError is seen");
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "future must be dropped before the JoinError is seen"
+        );
     });
     // The cancelled task's timer was removed with it: nothing fired, no time passed.
     assert_eq!(rt.metrics().timers_fired, 0);
@@ -313,10 +320,12 @@ fn the_trace_says_who_woke_each_task() {
     rt.block_on(async {
         let (tx, rx) = oneshot::channel::<u32>();
         let receiver = evloop::task::Builder::new().name("receiver").spawn(rx);
-        evloop::task::Builder::new().name("sender").spawn(async move {
-            sleep(secs(1)).await;
-            tx.send(5).unwrap();
-        });
+        evloop::task::Builder::new()
+            .name("sender")
+            .spawn(async move {
+                sleep(secs(1)).await;
+                tx.send(5).unwrap();
+            });
         assert_eq!(receiver.await.unwrap(), Ok(5));
     });
     let trace = rt.trace();
@@ -330,8 +339,17 @@ fn the_trace_says_who_woke_each_task() {
         .collect();
     // sender's sleep is fired by the timer; sender's send wakes receiver;
     // receiver finishing wakes main through its JoinHandle.
-    assert_eq!(wakes, ["sender by Timer", "receiver by Task(2)", "main by Task(1)"]);
-    assert!(trace.events().iter().any(|e| matches!(e.kind, EventKind::Wake { by: WakeSource::Timer, .. })));
+    assert_eq!(
+        wakes,
+        ["sender by Timer", "receiver by Task(2)", "main by Task(1)"]
+    );
+    assert!(trace.events().iter().any(|e| matches!(
+        e.kind,
+        EventKind::Wake {
+            by: WakeSource::Timer,
+            ..
+        }
+    )));
     // The Chrome JSON is valid JSON with one lane per task.
     let json: serde_json::Value = serde_json::from_str(&trace.to_chrome_json()).unwrap();
     assert!(json["traceEvents"].as_array().unwrap().len() > 5);
@@ -351,7 +369,11 @@ fn a_wake_from_another_thread_unparks_the_loop() {
     });
     assert_eq!(got, Ok(Ok("from a thread")));
     let trace = rt.trace();
-    assert!(trace.events().iter().any(|e| e.kind == EventKind::Wake { task: 0, by: WakeSource::OtherThread }));
+    assert!(trace.events().iter().any(|e| e.kind
+        == EventKind::Wake {
+            task: 0,
+            by: WakeSource::OtherThread
+        }));
 }
 
 #[test]
@@ -391,7 +413,11 @@ fn a_paused_clock_waits_for_a_blocking_job_instead_of_jumping_past_it() {
 
 #[test]
 fn a_slow_poll_is_counted_and_traced() {
-    let rt = Runtime::builder().trace(true).slow_poll_threshold(Duration::from_millis(5)).build().unwrap();
+    let rt = Runtime::builder()
+        .trace(true)
+        .slow_poll_threshold(Duration::from_millis(5))
+        .build()
+        .unwrap();
     rt.block_on(async {
         evloop::task::Builder::new()
             .name("blocker")
@@ -402,7 +428,10 @@ fn a_slow_poll_is_counted_and_traced() {
     let m = rt.metrics();
     assert_eq!(m.slow_polls, 1);
     assert!(m.longest_poll >= Duration::from_millis(20));
-    assert!(rt.trace().timeline().contains("SLOW   blocker held the loop"));
+    assert!(rt
+        .trace()
+        .timeline()
+        .contains("SLOW   blocker held the loop"));
 }
 
 #[test]

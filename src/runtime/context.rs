@@ -30,7 +30,10 @@ pub(crate) fn with_core<R>(what: &str, f: impl FnOnce(&Core) -> R) -> R {
 
 /// Run `f` with the current runtime, if this thread is running one.
 pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
-    CURRENT.try_with(|cur| cur.borrow().as_deref().map(f)).ok().flatten()
+    CURRENT
+        .try_with(|cur| cur.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
 }
 
 /// Who is waking a task of runtime `runtime_id`, seen from this thread? Used by the trace.
@@ -77,7 +80,10 @@ pub(crate) fn enter(core: Rc<Core>) -> Enter {
             }
         }
     });
-    Enter { owner, _not_send: std::marker::PhantomData }
+    Enter {
+        owner,
+        _not_send: std::marker::PhantomData,
+    }
 }
 
 impl Drop for Enter {
@@ -111,7 +117,10 @@ pub(crate) fn run_loop(core: Rc<Core>) -> Running {
              from a task or from the block_on future). Use `.await` or `evloop::spawn` instead."
         );
     }
-    Running { core, _enter: enter }
+    Running {
+        core,
+        _enter: enter,
+    }
 }
 
 impl Drop for Running {

@@ -136,7 +136,14 @@ impl Core {
             self.counters.longest_poll.set(took);
         }
         if self.shared.tracing() {
-            self.shared.record_at(at, EventKind::Poll { task: id, outcome, took });
+            self.shared.record_at(
+                at,
+                EventKind::Poll {
+                    task: id,
+                    outcome,
+                    took,
+                },
+            );
         }
         if took >= self.slow_poll_threshold {
             self.report_slow_poll(&task.header().display_name(), id, took);

@@ -72,7 +72,11 @@ pub struct Builder {
 
 impl Default for Builder {
     fn default() -> Builder {
-        Builder { start_paused: false, trace: false, slow_poll_threshold: Duration::from_millis(100) }
+        Builder {
+            start_paused: false,
+            trace: false,
+            slow_poll_threshold: Duration::from_millis(100),
+        }
     }
 }
 
@@ -118,7 +122,9 @@ impl Builder {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(Shared::new(sender, unparker, clock, self.trace, id));
         let core = Core::new(shared, receiver, reactor, self.slow_poll_threshold);
-        Ok(Runtime { core: Rc::new(core) })
+        Ok(Runtime {
+            core: Rc::new(core),
+        })
     }
 }
 
@@ -196,7 +202,11 @@ impl Runtime {
                 }
                 Poll::Pending => false,
             };
-            let opts = TurnOptions { main: Some(&mut poll_main), record: false, never_park_forever: false };
+            let opts = TurnOptions {
+                main: Some(&mut poll_main),
+                record: false,
+                never_park_forever: false,
+            };
             if self.core.turn(opts).main_done {
                 return output.take().expect("main future finished");
             }
@@ -241,7 +251,11 @@ impl Runtime {
     /// ```
     pub fn turn(&self) -> Turn {
         let _enter = self.enter_loop();
-        let report = self.core.turn(TurnOptions { main: None, record: true, never_park_forever: true });
+        let report = self.core.turn(TurnOptions {
+            main: None,
+            record: true,
+            never_park_forever: true,
+        });
         Turn {
             polled: report.polled,
             timers_fired: report.timers_fired,
@@ -255,7 +269,9 @@ impl Runtime {
     /// before stepping with [`turn`](Runtime::turn)). Current until dropped.
     #[track_caller]
     pub fn enter(&self) -> EnterGuard {
-        EnterGuard { _enter: context::enter(self.core.clone()) }
+        EnterGuard {
+            _enter: context::enter(self.core.clone()),
+        }
     }
 
     #[track_caller]

@@ -124,7 +124,9 @@ impl Shared {
     /// Record a trace event that began at `at` (a poll is stamped with its start).
     pub(crate) fn record_at(&self, at: std::time::Duration, kind: EventKind) {
         if let Some(sink) = &self.trace {
-            sink.lock().unwrap_or_else(|e| e.into_inner()).push(Event { at, kind });
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Event { at, kind });
         }
     }
 }

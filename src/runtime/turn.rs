@@ -102,8 +102,19 @@ impl Core {
         let took = started.elapsed();
         self.activity.set(Activity::Idle);
         if self.shared.tracing() {
-            let outcome = if done { PollOutcome::Ready } else { PollOutcome::Pending };
-            self.shared.record_at(at, EventKind::Poll { task: 0, outcome, took });
+            let outcome = if done {
+                PollOutcome::Ready
+            } else {
+                PollOutcome::Pending
+            };
+            self.shared.record_at(
+                at,
+                EventKind::Poll {
+                    task: 0,
+                    outcome,
+                    took,
+                },
+            );
         }
         done
     }
@@ -179,7 +190,8 @@ impl Core {
             return 0;
         }
         // The paused clock jumps only when the loop is otherwise idle.
-        let may_jump = clock.is_paused() && no_io && !self.has_ready_work() && !self.blocking_in_flight();
+        let may_jump =
+            clock.is_paused() && no_io && !self.has_ready_work() && !self.blocking_in_flight();
         let mut due = self.due.borrow_mut();
         let mut fired = 0;
         loop {
@@ -192,7 +204,9 @@ impl Core {
                     }
                 }
             }
-            fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| due.push(waker));
+            fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| {
+                due.push(waker)
+            });
             // A jump can land on a slot boundary of a higher level, where the
             // entries only cascade down a level; keep jumping until one fires.
             if fired > 0 || !may_jump || wheel.is_empty() {

@@ -144,7 +144,7 @@ impl<T> fmt::Debug for Sender<T> {
 /// `Future<Output = Result<T, RecvError>>`, and `Unpin`, so it also works
 /// by `&mut` (e.g. in `select`).
 ///
-/// ```ignore
+/// ```
 /// evloop::run(async {
 ///     let (tx, rx) = evloop::sync::oneshot::channel();
 ///     evloop::spawn(async move { tx.send(6 * 7).unwrap() });

@@ -29,11 +29,17 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled(id: u64) -> JoinError {
-        JoinError { id, repr: Repr::Cancelled }
+        JoinError {
+            id,
+            repr: Repr::Cancelled,
+        }
     }
 
     pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { id, repr: Repr::Panic(payload) }
+        JoinError {
+            id,
+            repr: Repr::Panic(payload),
+        }
     }
 
     /// Was the task aborted (`JoinHandle::abort`)?
@@ -54,9 +60,10 @@ impl JoinError {
     /// The panic's message, when it was a string (as `panic!("...")` makes).
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panic(p) => {
-                p.downcast_ref::<&str>().copied().or_else(|| p.downcast_ref::<String>().map(String::as_str))
-            }
+            Repr::Panic(p) => p
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
             Repr::Cancelled => None,
         }
     }
@@ -66,7 +73,8 @@ impl JoinError {
     /// # Panics
     /// If the task was cancelled rather than panicked; see [`try_into_panic`](Self::try_into_panic).
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic().expect("`JoinError::into_panic` called on a cancelled task")
+        self.try_into_panic()
+            .expect("`JoinError::into_panic` called on a cancelled task")
     }
 
     /// The panic payload, or the error back if the task was cancelled.
@@ -94,7 +102,12 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled(task-{})", self.id),
-            Repr::Panic(_) => write!(f, "JoinError::Panic(task-{}, {:?})", self.id, self.panic_message()),
+            Repr::Panic(_) => write!(
+                f,
+                "JoinError::Panic(task-{}, {:?})",
+                self.id,
+                self.panic_message()
+            ),
         }
     }
 }

@@ -82,7 +82,9 @@ impl Builder {
         F::Output: Send + 'static,
     {
         let name = self.name.map(String::into_boxed_str);
-        context::with_core("evloop::task::Builder::spawn", |core| core.spawn(future, name))
+        context::with_core("evloop::task::Builder::spawn", |core| {
+            core.spawn(future, name)
+        })
     }
 }
 

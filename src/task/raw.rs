@@ -107,7 +107,12 @@ where
     F::Output: Send + 'static,
 {
     /// A new task, already marked `scheduled`: the caller queues it.
-    pub(crate) fn new(future: F, id: u64, name: Option<Box<str>>, shared: Arc<Shared>) -> Arc<Self> {
+    pub(crate) fn new(
+        future: F,
+        id: u64,
+        name: Option<Box<str>>,
+        shared: Arc<Shared>,
+    ) -> Arc<Self> {
         Arc::new(Task {
             header: Header {
                 id,
@@ -117,7 +122,10 @@ where
                 complete: AtomicBool::new(false),
                 shared,
             },
-            state: Mutex::new(State { stage: Stage::Running(future), join_waker: None }),
+            state: Mutex::new(State {
+                stage: Stage::Running(future),
+                join_waker: None,
+            }),
         })
     }
 
@@ -166,7 +174,9 @@ where
             return PollOutcome::Cancelled;
         }
 
-        let Stage::Running(future) = &mut state.stage else { unreachable!() };
+        let Stage::Running(future) = &mut state.stage else {
+            unreachable!()
+        };
         // SAFETY: the future lives inside the `Arc`'s heap allocation and is
         // never moved out of it: we only poll it here, through this lock, and
         // drop it in place (by overwriting the stage). That is what `Pin` asks.
@@ -239,7 +249,10 @@ where
             shared.wakes.fetch_add(1, Ordering::Relaxed);
             if shared.tracing() {
                 let by = context::wake_source(shared.id);
-                shared.record(EventKind::Wake { task: arc_self.header.id, by });
+                shared.record(EventKind::Wake {
+                    task: arc_self.header.id,
+                    by,
+                });
             }
             shared.schedule(arc_self.clone());
         }

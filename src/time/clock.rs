@@ -23,7 +23,10 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn new(paused: bool) -> Clock {
-        Clock { start: StdInstant::now(), paused: paused.then(|| AtomicU64::new(0)) }
+        Clock {
+            start: StdInstant::now(),
+            paused: paused.then(|| AtomicU64::new(0)),
+        }
     }
 
     /// Is this a virtual clock?

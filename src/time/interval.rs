@@ -32,8 +32,15 @@ pub fn interval(period: Duration) -> Interval {
 
 /// Like [`interval`], but the first tick completes at `start`.
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(period > Duration::ZERO, "`interval` needs a period greater than zero");
-    Interval { period, next: start, delay: sleep_until(start) }
+    assert!(
+        period > Duration::ZERO,
+        "`interval` needs a period greater than zero"
+    );
+    Interval {
+        period,
+        next: start,
+        delay: sleep_until(start),
+    }
 }
 
 /// The ticker returned by [`interval`].

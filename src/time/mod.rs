@@ -60,7 +60,10 @@ pub struct Instant(std::time::Instant);
 impl Instant {
     /// Now, on the current runtime's clock (real time outside a runtime).
     pub fn now() -> Instant {
-        Instant(context::try_with_core(|core| core.shared.clock.now()).unwrap_or_else(std::time::Instant::now))
+        Instant(
+            context::try_with_core(|core| core.shared.clock.now())
+                .unwrap_or_else(std::time::Instant::now),
+        )
     }
 
     /// How much time has passed since `self`, on the runtime's clock.
@@ -121,13 +124,21 @@ impl Sub<Instant> for Instant {
 pub fn sleep(duration: Duration) -> Sleep {
     match context::try_with_core(|core| core.shared.clock.now()) {
         Some(now) => sleep_until(Instant(now) + duration),
-        None => Sleep { deadline: Instant::now() + duration, after: Some(duration), entry: None },
+        None => Sleep {
+            deadline: Instant::now() + duration,
+            after: Some(duration),
+            entry: None,
+        },
     }
 }
 
 /// Wait until `deadline` (a `deadline` in the past completes at once).
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, after: None, entry: None }
+    Sleep {
+        deadline,
+        after: None,
+        entry: None,
+    }
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`]. `Unpin`.

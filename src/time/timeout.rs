@@ -27,7 +27,10 @@ use super::{sleep, Sleep};
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    Timeout { future, delay: sleep(duration) }
+    Timeout {
+        future,
+        delay: sleep(duration),
+    }
 }
 
 /// The future returned by [`timeout`].
@@ -66,7 +69,10 @@ impl<F: Future> Future for Timeout<F> {
 
 impl<F: fmt::Debug> fmt::Debug for Timeout<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timeout").field("future", &self.future).field("deadline", &self.delay.deadline()).finish()
+        f.debug_struct("Timeout")
+            .field("future", &self.future)
+            .field("deadline", &self.delay.deadline())
+            .finish()
     }
 }
 

@@ -64,7 +64,7 @@ impl<T> Sender<T> {
     /// it was already gone or goes while we wait. Cancel-safe: dropping the
     /// future before it completes sends nothing and keeps the queue fair.
     ///
-    /// ```ignore
+    /// ```
     /// evloop::run(async {
     ///     let (tx, mut rx) = evloop::sync::mpsc::channel(1);
     ///     evloop::spawn(async move {
@@ -206,7 +206,7 @@ impl<T> Receiver<T> {
     /// Taking a value frees a slot, which wakes the oldest waiting sender.
     /// Cancel-safe: if the future is dropped, no value is lost.
     ///
-    /// ```ignore
+    /// ```
     /// evloop::run(async {
     ///     let (tx, mut rx) = evloop::sync::mpsc::channel(8);
     ///     evloop::spawn(async move { tx.send("hi").await.unwrap() });

@@ -116,7 +116,7 @@ impl<T> UnboundedReceiver<T> {
     /// Wait for the next value; `None` once every sender is gone (or the
     /// channel was closed) and the buffer is drained. Cancel-safe.
     ///
-    /// ```ignore
+    /// ```
     /// evloop::run(async {
     ///     let (tx, mut rx) = evloop::sync::mpsc::unbounded_channel();
     ///     tx.send(1).unwrap();
