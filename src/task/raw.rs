@@ -213,16 +213,20 @@ where
 
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         let mut state = self.lock();
-        match std::mem::replace(&mut state.stage, Stage::Consumed) {
-            Stage::Finished(result) => Poll::Ready(result),
-            Stage::Running(future) => {
-                state.stage = Stage::Running(future);
+        match &state.stage {
+            // Still running: leave the (pinned) future exactly where it is and
+            // remember who to wake when it finishes.
+            Stage::Running(_) => {
                 match &mut state.join_waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     slot => *slot = Some(cx.waker().clone()),
                 }
                 Poll::Pending
             }
+            Stage::Finished(_) => match std::mem::replace(&mut state.stage, Stage::Consumed) {
+                Stage::Finished(result) => Poll::Ready(result),
+                _ => unreachable!(),
+            },
             Stage::Consumed => panic!("a JoinHandle was polled after it returned its output"),
         }
     }
