@@ -71,7 +71,9 @@
 //! - `reactor` — `mio::Poll` and the registered sources; edge-triggered readiness.
 //! - [`sync`] — channels built on wakers: `mpsc` (bounded, unbounded), `oneshot`.
 //! - `join` — [`join_all`], [`join!`], [`select`].
-//! - `blocking` — the [`spawn_blocking`] thread pool.
+//! - [`net`] — `TcpListener`, `TcpStream` and its halves, a line reader.
+//! - [`http`] — a small HTTP/1.1 server and client (parsing by `httparse`).
+//! - `blocking` — the [`spawn_blocking`] thread pool; [`fs`] on top of it.
 //! - [`trace`] — the events, a text timeline, Chrome-trace JSON; [`Metrics`].
 //!
 //! The book (`lessons/`) walks through all of it, one numbered example at a time.
@@ -80,6 +82,7 @@
 
 mod blocking;
 pub mod fs;
+pub mod http;
 pub mod join;
 pub mod net;
 mod reactor;

@@ -49,16 +49,30 @@ pub(crate) enum Direction {
 }
 
 impl Direction {
+    /// The bit an edge sets and a `WouldBlock` clears.
     fn bit(self) -> u8 {
         match self {
             Direction::Read => READABLE,
             Direction::Write => WRITABLE,
         }
     }
+
+    /// Every bit that means "a call in this direction will not block".
+    fn ready_mask(self) -> u8 {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED,
+            Direction::Write => WRITABLE | WRITE_CLOSED,
+        }
+    }
 }
 
-const READABLE: u8 = 0b01;
-const WRITABLE: u8 = 0b10;
+const READABLE: u8 = 0b0001;
+const WRITABLE: u8 = 0b0010;
+/// The peer closed its side (or the socket failed). Unlike `READABLE`, this
+/// is never cleared: a closed socket stays "ready" for good, since every later
+/// read returns 0 (or the error) at once, and no new edge will ever come.
+const READ_CLOSED: u8 = 0b0100;
+const WRITE_CLOSED: u8 = 0b1000;
 
 /// The loop thread's side: the poller and its event buffer.
 pub(crate) struct Reactor {
@@ -107,7 +121,11 @@ impl Reactor {
         Ok(Reactor {
             poll: RefCell::new(poll),
             events: RefCell::new(mio::Events::with_capacity(1024)),
-            handle: Arc::new(Handle { registry, sources: Mutex::default(), live: AtomicUsize::new(0) }),
+            handle: Arc::new(Handle {
+                registry,
+                sources: Mutex::default(),
+                live: AtomicUsize::new(0),
+            }),
             wakeups: RefCell::new(Vec::new()),
         })
     }
@@ -125,7 +143,12 @@ impl Reactor {
     /// Wait up to `timeout` for events, then mark their sources ready and wake
     /// their tasks. Returns the number of source events (the unpark wake-up
     /// does not count).
-    pub(crate) fn poll(&self, timeout: Option<Duration>, activity: &Cell<Activity>, shared: &Shared) -> usize {
+    pub(crate) fn poll(
+        &self,
+        timeout: Option<Duration>,
+        activity: &Cell<Activity>,
+        shared: &Shared,
+    ) -> usize {
         let mut events = self.events.borrow_mut();
         if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
             // A signal interrupted the wait: just a short turn.
@@ -148,18 +171,32 @@ impl Reactor {
                 // return 0 or the error instead of blocking.
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-                shared.record(EventKind::Io { token, readable, writable });
+                shared.record(EventKind::Io {
+                    token,
+                    readable,
+                    writable,
+                });
                 // A token with no source: it was dropped after the event was
                 // queued. Nothing waits on it.
                 if let Some(Some(io)) = sources.slots.get(token) {
                     let mut state = lock(&io.state);
                     state.tick = state.tick.wrapping_add(1);
-                    if readable {
+                    if event.is_readable() {
                         state.ready |= READABLE;
+                    }
+                    if event.is_read_closed() || event.is_error() {
+                        state.ready |= READ_CLOSED;
+                    }
+                    if event.is_writable() {
+                        state.ready |= WRITABLE;
+                    }
+                    if event.is_write_closed() || event.is_error() {
+                        state.ready |= WRITE_CLOSED;
+                    }
+                    if readable {
                         wakeups.extend(state.reader.take().map(|w| (token, w)));
                     }
                     if writable {
-                        state.ready |= WRITABLE;
                         wakeups.extend(state.writer.take().map(|w| (token, w)));
                     }
                 }
@@ -195,11 +232,19 @@ impl Registration {
     /// # Panics
     /// Outside a runtime.
     #[track_caller]
-    pub(crate) fn new(source: &mut impl mio::event::Source, interest: Interest) -> io::Result<Registration> {
-        let handle = context::with_core("registering an I/O source", |core| core.reactor.handle.clone());
+    pub(crate) fn new(
+        source: &mut impl mio::event::Source,
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        let handle = context::with_core("registering an I/O source", |core| {
+            core.reactor.handle.clone()
+        });
         // A new source is assumed ready: the first I/O call is tried, never waited for.
         let io = Arc::new(ScheduledIo {
-            state: Mutex::new(IoState { ready: READABLE | WRITABLE, ..IoState::default() }),
+            state: Mutex::new(IoState {
+                ready: READABLE | WRITABLE,
+                ..IoState::default()
+            }),
         });
         let token = {
             let mut slab = lock(&handle.sources);
@@ -213,7 +258,9 @@ impl Registration {
         handle.live.fetch_add(1, Ordering::AcqRel);
         // From here on, dropping `reg` undoes all of the above.
         let reg = Registration { handle, io, token };
-        reg.handle.registry.register(source, Token(token), interest)?;
+        reg.handle
+            .registry
+            .register(source, Token(token), interest)?;
         Ok(reg)
     }
 
@@ -226,7 +273,7 @@ impl Registration {
     /// `Ready(tick)` gives the tick to pass to [`clear_readiness`](Self::clear_readiness).
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<u32> {
         let mut state = lock(&self.io.state);
-        if state.ready & dir.bit() != 0 {
+        if state.ready & dir.ready_mask() != 0 {
             return Poll::Ready(state.tick);
         }
         let slot = match dir {

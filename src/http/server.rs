@@ -1,0 +1,97 @@
+//! `serve`: an accept loop that gives every connection its own task.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::conn::{catch_panic, shutdown};
+use super::{Connection, Limits, Request, Response};
+use crate::net::{TcpListener, TcpStream};
+
+/// Serve HTTP on `listener` forever, calling `handler` for each request
+/// (asyncio's `start_server` with an HTTP protocol on top).
+///
+/// Each connection runs as its own task, so one slow client never delays
+/// another. Malformed or oversized requests get `400`/`413`/`431` and the
+/// connection closes; a handler that panics gets its client a `500` and the
+/// server goes on.
+///
+/// ```no_run
+/// use evloop::http::{serve, Response};
+/// evloop::run(async {
+///     let listener = evloop::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
+///     serve(listener, |req| async move { Response::text(format!("you asked for {}\n", req.path)) })
+///         .await
+///         .unwrap();
+/// });
+/// ```
+pub async fn serve<H, F>(listener: TcpListener, handler: H) -> io::Result<()>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    serve_with(listener, Limits::default(), handler).await
+}
+
+/// [`serve`] with explicit [`Limits`].
+pub async fn serve_with<H, F>(listener: TcpListener, limits: Limits, handler: H) -> io::Result<()>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _peer)) => stream,
+            // Out of file descriptors, or a connection reset before we took
+            // it: not the listener's fault. Breathe, then keep accepting.
+            Err(e) => {
+                eprintln!("evloop http: accept failed: {e}");
+                crate::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        crate::spawn(async move {
+            // Errors end this connection only; they are the client's business.
+            let _ = serve_connection(stream, limits, &*handler).await;
+        });
+    }
+}
+
+/// Serve requests on one connection until the client is done (or misbehaves).
+pub(crate) async fn serve_connection<H, F>(
+    stream: TcpStream,
+    limits: Limits,
+    handler: &H,
+) -> io::Result<()>
+where
+    H: Fn(Request) -> F,
+    F: Future<Output = Response>,
+{
+    let mut conn = Connection::with_limits(stream, limits);
+    loop {
+        let request = match conn.read_request().await {
+            Ok(Some(request)) => request,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // Say what was wrong when a status fits, then close.
+                if let Some(status) = e.status() {
+                    let _ = conn.write_response(&Response::error(status), false).await;
+                    let _ = shutdown(conn.get_mut()).await;
+                }
+                return Err(e.into());
+            }
+        };
+        let keep_alive = request.keep_alive();
+        let response = catch_panic(handler(request))
+            .await
+            .unwrap_or_else(|()| Response::error(500));
+        conn.write_response(&response, keep_alive).await?;
+        if !keep_alive {
+            return shutdown(conn.get_mut()).await;
+        }
+    }
+}
