@@ -193,15 +193,12 @@ impl Core {
         let may_jump =
             clock.is_paused() && no_io && !self.has_ready_work() && !self.blocking_in_flight();
         let mut due = self.due.borrow_mut();
+        let before = clock.elapsed();
         let mut fired = 0;
         loop {
             if may_jump {
                 if let Some(tick) = wheel.next_expiration() {
-                    let to = tick_to_duration(tick);
-                    if to > clock.elapsed() {
-                        clock.advance_to(to);
-                        self.shared.record(EventKind::ClockJump { to });
-                    }
+                    clock.advance_to(tick_to_duration(tick));
                 }
             }
             fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| {
@@ -212,6 +209,11 @@ impl Core {
             if fired > 0 || !may_jump || wheel.is_empty() {
                 break;
             }
+        }
+        if may_jump && clock.elapsed() > before {
+            self.shared.record(EventKind::ClockJump {
+                to: clock.elapsed(),
+            });
         }
         drop(wheel); // a woken task may set a new timer while we wake the rest
         self.activity.set(Activity::Timers);

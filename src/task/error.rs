@@ -24,8 +24,25 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    Panic {
+        /// The message, read out of the payload when the panic was caught.
+        message: Option<String>,
+        payload: Payload,
+    },
 }
+
+/// A panic payload, reachable only by value (`into_panic`).
+///
+/// The payload is `Send` but not necessarily `Sync`. Because no `&` to it is
+/// ever handed out, sharing a `&JoinError` between threads cannot touch it,
+/// which makes `JoinError` `Sync` — so `?` can turn it into an `io::Error` or
+/// a `Box<dyn Error + Send + Sync>`, as with tokio's.
+struct Payload(Box<dyn Any + Send + 'static>);
+
+// SAFETY: `Payload` exposes its contents only by value (`JoinError::into_panic`
+// moves it out), never through a shared reference, so `&Payload` being sent
+// to another thread gives that thread no access to the non-`Sync` data.
+unsafe impl Sync for Payload {}
 
 impl JoinError {
     pub(crate) fn cancelled(id: u64) -> JoinError {
@@ -36,9 +53,16 @@ impl JoinError {
     }
 
     pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
         JoinError {
             id,
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic {
+                message,
+                payload: Payload(payload),
+            },
         }
     }
 
@@ -49,7 +73,7 @@ impl JoinError {
 
     /// Did the task panic?
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.repr, Repr::Panic { .. })
     }
 
     /// The id of the task that failed.
@@ -60,10 +84,7 @@ impl JoinError {
     /// The panic's message, when it was a string (as `panic!("...")` makes).
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panic(p) => p
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            Repr::Panic { message, .. } => message.as_deref(),
             Repr::Cancelled => None,
         }
     }
@@ -80,7 +101,7 @@ impl JoinError {
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p),
+            Repr::Panic { payload, .. } => Ok(payload.0),
             Repr::Cancelled => Err(self),
         }
     }
@@ -90,7 +111,7 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "task-{} was cancelled", self.id),
-            Repr::Panic(_) => match self.panic_message() {
+            Repr::Panic { .. } => match self.panic_message() {
                 Some(msg) => write!(f, "task-{} panicked: {msg}", self.id),
                 None => write!(f, "task-{} panicked", self.id),
             },
@@ -102,7 +123,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled(task-{})", self.id),
-            Repr::Panic(_) => write!(
+            Repr::Panic { .. } => write!(
                 f,
                 "JoinError::Panic(task-{}, {:?})",
                 self.id,
