@@ -169,6 +169,18 @@ pub struct Metrics {
     pub longest_poll: Duration,
 }
 
+impl Metrics {
+    /// The counters of the runtime running on this thread — for code that has
+    /// no `&Runtime` at hand, such as an HTTP handler serving `/metrics`.
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    #[track_caller]
+    pub fn current() -> Metrics {
+        context::with_core("evloop::Metrics::current", |core| core.metrics())
+    }
+}
+
 impl Runtime {
     /// A runtime with default settings. Fails only if the OS refuses a poller.
     pub fn new() -> io::Result<Runtime> {
