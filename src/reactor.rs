@@ -19,8 +19,14 @@
 //! 3. **Readiness carries a tick**, bumped by every event. Clearing says "clear
 //!    it if nothing happened since I looked"; an edge that arrived between our
 //!    `WouldBlock` and our clear is kept, not lost.
+//! 4. **Closed is forever.** When an event says the peer closed (or the
+//!    socket failed), a *closed* bit is set that clearing never removes. That
+//!    edge comes once; afterwards every call returns at once (`Ok(0)`, the
+//!    error). So a caller that clears readiness early — `net` does after a
+//!    short read, which usually means "drained", to save a syscall — is never
+//!    left waiting for an edge that already came.
 //!
-//! No lost edges (rules 2 and 3), and no busy loop (rule 2: we only retry
+//! No lost edges (rules 2, 3 and 4), and no busy loop (rule 2: we only retry
 //! after an edge). Readers and writers have separate wakers, so a read half
 //! and a write half of one socket can wait in two different tasks.
 
@@ -150,7 +156,12 @@ impl Reactor {
         shared: &Shared,
     ) -> usize {
         let mut events = self.events.borrow_mut();
-        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+        let result = self.poll.borrow_mut().poll(&mut events, timeout);
+        // Awake again *before* waking anyone: a wake while `parked` is still
+        // set would write the eventfd for nothing, and the next poll would
+        // return at once to read it — two wasted syscalls per park.
+        shared.park_end();
+        if let Err(e) = result {
             // A signal interrupted the wait: just a short turn.
             if e.kind() == io::ErrorKind::Interrupted {
                 return 0;

@@ -143,7 +143,7 @@ fn malformed_oversized_and_unsupported_requests_get_clear_statuses() {
 fn a_half_sent_request_times_out_and_others_are_served_meanwhile() {
     run(async {
         let limits = Limits {
-            read_timeout: Duration::from_millis(300),
+            read_timeout: Some(Duration::from_millis(300)),
             ..Limits::default()
         };
         let addr = start(limits).await;

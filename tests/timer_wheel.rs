@@ -160,6 +160,21 @@ fn a_deadline_beyond_the_wheel_still_fires_on_its_tick() {
     assert_eq!(advance(&mut wheel, far), ["far"]);
 }
 
+#[test]
+fn the_top_level_wraps_round_like_a_ring() {
+    // Just before the wheel's 2^36-tick span rolls over, a deadline just after
+    // it differs from `elapsed` in bit 36, which no level reads. It goes in the
+    // top level, one slot ahead of the current one: slot 63 + 1 = slot 0.
+    let mut wheel = TimerWheel::new();
+    let rollover = 1u64 << 36;
+    advance(&mut wheel, rollover - 5);
+    let key = wheel.insert(rollover + 10, "after the rollover");
+    assert_eq!(wheel.level_and_slot(key), Some((5, 0)));
+    assert_eq!(wheel.next_expiration(), Some(rollover));
+    assert!(advance(&mut wheel, rollover + 9).is_empty());
+    assert_eq!(advance(&mut wheel, rollover + 10), ["after the rollover"]);
+}
+
 // ---------------------------------------------------------------------------
 // Property tests: the wheel against a sorted-set model.
 // ---------------------------------------------------------------------------

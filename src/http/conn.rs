@@ -46,7 +46,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// The whole read — head and body — must finish within
     /// `Limits::read_timeout`, or it fails with [`Error::Timeout`].
     pub async fn read_request(&mut self) -> Result<Option<Request>, Error> {
-        let limit = self.limits.read_timeout;
+        let Some(limit) = self.limits.read_timeout else {
+            return self.read_request_untimed().await;
+        };
         match timeout(limit, self.read_request_untimed()).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout),
@@ -170,7 +172,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         out.extend_from_slice(framing.as_bytes());
         out.extend_from_slice(&response.body);
         // One write for head and body: one syscall in the common case.
-        match timeout(self.limits.read_timeout, write_all(&mut self.stream, &out)).await {
+        let Some(limit) = self.limits.read_timeout else {
+            return write_all(&mut self.stream, &out).await;
+        };
+        match timeout(limit, write_all(&mut self.stream, &out)).await {
             Ok(result) => result,
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,

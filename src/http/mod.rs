@@ -25,7 +25,7 @@ mod server;
 
 pub use client::{get, post, request, ClientResponse};
 pub use conn::Connection;
-pub use server::{serve, serve_with};
+pub use server::{serve, serve_connection, serve_with};
 
 use std::fmt;
 use std::io;
@@ -143,8 +143,10 @@ pub struct Limits {
     /// Largest request body accepted; bigger gets `413`.
     pub max_body: usize,
     /// How long a read of a request (or the wait for the next one on a
-    /// keep-alive connection) may take before the connection is dropped.
-    pub read_timeout: Duration,
+    /// keep-alive connection), or a write of a response, may take before the
+    /// connection is dropped. `None`: no limit (only for code that runs the
+    /// protocol on another runtime, such as the benchmark beside tokio).
+    pub read_timeout: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -152,7 +154,7 @@ impl Default for Limits {
         Limits {
             max_head: 16 * 1024,
             max_body: 1024 * 1024,
-            read_timeout: Duration::from_secs(10),
+            read_timeout: Some(Duration::from_secs(10)),
         }
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::conn::{catch_panic, shutdown};
 use super::{Connection, Limits, Request, Response};
-use crate::net::{TcpListener, TcpStream};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::net::TcpListener;
 
 /// Serve HTTP on `listener` forever, calling `handler` for each request
 /// (asyncio's `start_server` with an HTTP protocol on top).
@@ -61,13 +63,13 @@ where
     }
 }
 
-/// Serve requests on one connection until the client is done (or misbehaves).
-pub(crate) async fn serve_connection<H, F>(
-    stream: TcpStream,
-    limits: Limits,
-    handler: &H,
-) -> io::Result<()>
+/// Serve requests on one connection until the client is done (or misbehaves):
+/// the loop every task of [`serve`] runs. Generic over the stream, so the same
+/// protocol code can run on any `AsyncRead + AsyncWrite` (the benchmark runs it
+/// on tokio's sockets, to compare the runtimes and nothing else).
+pub async fn serve_connection<S, H, F>(stream: S, limits: Limits, handler: &H) -> io::Result<()>
 where
+    S: AsyncRead + AsyncWrite + Unpin,
     H: Fn(Request) -> F,
     F: Future<Output = Response>,
 {

@@ -174,10 +174,8 @@ impl Core {
                 self.shared.record(EventKind::Park { timeout });
             }
         }
+        // The reactor ends the park (`park_end`) as soon as the OS returns.
         let events = self.reactor.poll(timeout, &self.activity, &self.shared);
-        if parking {
-            self.shared.park_end();
-        }
         self.count_io(events);
         events
     }

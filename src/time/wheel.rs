@@ -72,8 +72,8 @@
 //! bumped, so an old key held by a `Sleep` that has already fired can never
 //! cancel the stranger that now lives in the same place.
 //!
-//! Ticks are plain `u64`s. At 1 ms a tick that is 584 million years, so the
-//! arithmetic below does not guard against the clock wrapping.
+//! Ticks are plain `u64`s: at 1 ms per tick they last 584 million years, so
+//! the arithmetic below does not guard against the count wrapping.
 
 use std::fmt;
 
@@ -180,8 +180,9 @@ fn position(elapsed: u64, deadline: u64) -> (usize, usize) {
     let shift = level * SLOT_BITS;
     // How many slots of this level lie between now and the deadline. Below
     // the top level this is at most 63 by the choice of level; at the top
-    // level a far deadline is clamped to the furthest slot (63 ahead), whose
-    // start is still before the deadline, so it cascades back up in time.
+    // level a far deadline is clamped to the furthest slot (63 ahead): that
+    // slot starts before the deadline, and when it does the entry is simply
+    // placed again, from the new `elapsed`.
     let distance = (deadline >> shift) - (elapsed >> shift);
     debug_assert!(distance <= SLOT_MASK || level == LEVELS - 1);
     let distance = distance.min(SLOT_MASK);
