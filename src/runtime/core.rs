@@ -20,7 +20,7 @@ use crate::reactor::Reactor;
 use crate::task::raw::Task;
 use crate::task::JoinHandle;
 use crate::time::wheel::TimerWheel;
-use crate::trace::EventKind;
+use crate::trace::{EventKind, PollOutcome};
 
 /// What the loop is doing right now; the trace reads it to say who woke a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,30 +124,36 @@ impl Core {
         if let Some(polled) = polled {
             polled.push(header.display_name());
         }
-        let at = self.shared.clock.elapsed();
-        self.activity.set(Activity::Task(id));
-        let started = std::time::Instant::now();
-        let outcome = task.clone().run();
-        let took = started.elapsed();
-        self.activity.set(Activity::Idle);
-
-        bump(&self.counters.polls, 1);
-        if took > self.counters.longest_poll.get() {
-            self.counters.longest_poll.set(took);
-        }
-        if self.shared.tracing() {
-            self.shared.record_at(
-                at,
-                EventKind::Poll {
-                    task: id,
-                    outcome,
-                    took,
-                },
-            );
-        }
+        let (_, took) = self.timed_poll(id, Activity::Task(id), || task.clone().run());
         if took >= self.slow_poll_threshold {
             self.report_slow_poll(&task.header().display_name(), id, took);
         }
+    }
+
+    /// Run one poll of task `id` (0: the `block_on` future): set the activity
+    /// the trace reads, time it in real time, count it, and trace it.
+    pub(crate) fn timed_poll(
+        &self,
+        id: u64,
+        activity: Activity,
+        poll: impl FnOnce() -> PollOutcome,
+    ) -> (PollOutcome, Duration) {
+        let traced = self.shared.record_poll_start(id);
+        self.activity.set(activity);
+        let started = std::time::Instant::now();
+        let outcome = poll();
+        let took = started.elapsed();
+        self.activity.set(Activity::Idle);
+        if id != 0 {
+            bump(&self.counters.polls, 1);
+        }
+        if took > self.counters.longest_poll.get() {
+            self.counters.longest_poll.set(took);
+        }
+        if let Some(index) = traced {
+            self.shared.record_poll_end(index, outcome, took);
+        }
+        (outcome, took)
     }
 
     /// asyncio's debug-mode "Executing <Task> took 0.250 seconds", made

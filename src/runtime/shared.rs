@@ -17,7 +17,9 @@ use crossbeam_channel::Sender;
 
 use crate::task::raw::Runnable;
 use crate::time::clock::Clock;
-use crate::trace::{Event, EventKind};
+use std::time::Duration;
+
+use crate::trace::{Event, EventKind, PollOutcome};
 
 /// A ready task, as it sits on the run queue.
 pub(crate) type Ready = Arc<dyn Runnable>;
@@ -116,17 +118,45 @@ impl Shared {
 
     /// Record a trace event stamped with the runtime's clock.
     pub(crate) fn record(&self, kind: EventKind) {
-        if self.tracing() {
-            self.record_at(self.clock.elapsed(), kind);
-        }
-    }
-
-    /// Record a trace event that began at `at` (a poll is stamped with its start).
-    pub(crate) fn record_at(&self, at: std::time::Duration, kind: EventKind) {
         if let Some(sink) = &self.trace {
+            let at = self.clock.elapsed();
             sink.lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(Event { at, kind });
+        }
+    }
+
+    /// Record the start of a poll; returns where to fill in how it ended.
+    ///
+    /// The event goes in *before* the poll runs, so what the poll causes
+    /// (spawns, wakes) follows it in the timeline, as it did in time.
+    pub(crate) fn record_poll_start(&self, task: u64) -> Option<usize> {
+        let sink = self.trace.as_ref()?;
+        let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
+        let kind = EventKind::Poll {
+            task,
+            outcome: PollOutcome::Pending,
+            took: Duration::ZERO,
+        };
+        events.push(Event {
+            at: self.clock.elapsed(),
+            kind,
+        });
+        Some(events.len() - 1)
+    }
+
+    /// Fill in the outcome of the poll recorded at `index`.
+    pub(crate) fn record_poll_end(&self, index: usize, outcome: PollOutcome, took: Duration) {
+        if let Some(sink) = &self.trace {
+            let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
+            if let EventKind::Poll {
+                outcome: o,
+                took: t,
+                ..
+            } = &mut events[index].kind
+            {
+                (*o, *t) = (outcome, took);
+            }
         }
     }
 }

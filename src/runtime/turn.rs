@@ -95,28 +95,14 @@ impl Core {
         if !self.shared.main_woken.swap(false, Ordering::AcqRel) {
             return false;
         }
-        let at = self.shared.clock.elapsed();
-        self.activity.set(Activity::Main);
-        let started = std::time::Instant::now();
-        let done = main();
-        let took = started.elapsed();
-        self.activity.set(Activity::Idle);
-        if self.shared.tracing() {
-            let outcome = if done {
+        let (outcome, _) = self.timed_poll(0, Activity::Main, || {
+            if main() {
                 PollOutcome::Ready
             } else {
                 PollOutcome::Pending
-            };
-            self.shared.record_at(
-                at,
-                EventKind::Poll {
-                    task: 0,
-                    outcome,
-                    took,
-                },
-            );
-        }
-        done
+            }
+        });
+        outcome == PollOutcome::Ready
     }
 
     /// Is anything ready to run right now?
