@@ -293,6 +293,18 @@ fn check_against_model(ops: &[Op]) -> Result<(), TestCaseError> {
         prop_assert_eq!(wheel.len(), model.waiting.len());
         prop_assert_eq!(wheel.is_empty(), model.waiting.is_empty());
         let next = wheel.next_expiration();
+        // `next_deadline` is never later than the earliest deadline, and is
+        // exactly it below the top level (deadline and now agree above bit 30).
+        if let Some(&(earliest, _)) = model.waiting.first() {
+            let exact = earliest.max(wheel.elapsed());
+            let deadline = wheel.next_deadline().expect("non-empty");
+            prop_assert!(wheel.next_expiration().unwrap() <= deadline && deadline <= exact);
+            if (exact ^ wheel.elapsed()) < 1 << 30 {
+                prop_assert_eq!(deadline, exact);
+            }
+        } else {
+            prop_assert_eq!(wheel.next_deadline(), None);
+        }
         match model.waiting.first() {
             None => prop_assert_eq!(next, None),
             Some(&(earliest, _)) => {

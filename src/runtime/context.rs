@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::core::{Activity, Core};
+use super::shared::Shared;
 use crate::trace::WakeSource;
 
 thread_local! {
@@ -36,10 +37,10 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
         .flatten()
 }
 
-/// Who is waking a task of runtime `runtime_id`, seen from this thread? Used by the trace.
-pub(crate) fn wake_source(runtime_id: usize) -> WakeSource {
-    try_with_core(|core| {
-        if core.shared.id != runtime_id {
+/// Who is waking a task of `shared`'s runtime, seen from this thread? Used by the trace.
+pub(crate) fn wake_source(shared: &Shared) -> WakeSource {
+    let inside = try_with_core(|core| {
+        if core.shared.id != shared.id {
             return WakeSource::OtherThread;
         }
         match core.activity.get() {
@@ -49,8 +50,14 @@ pub(crate) fn wake_source(runtime_id: usize) -> WakeSource {
             Activity::Io(token) => WakeSource::Io(token),
             Activity::Idle => WakeSource::Runtime,
         }
-    })
-    .unwrap_or(WakeSource::OtherThread)
+    });
+    match inside {
+        Some(source) => source,
+        // Not inside a turn: on the loop's own thread (say, `abort` between
+        // two `rt.turn()` calls) it is the runtime's code; elsewhere, another thread.
+        None if std::thread::current().id() == shared.owner => WakeSource::Runtime,
+        None => WakeSource::OtherThread,
+    }
 }
 
 /// Makes a runtime current until dropped.

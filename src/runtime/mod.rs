@@ -324,7 +324,7 @@ impl ArcWake for MainWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         let shared = &arc_self.0;
         if !shared.main_woken.swap(true, Ordering::AcqRel) && shared.tracing() {
-            let by = context::wake_source(shared.id);
+            let by = context::wake_source(shared);
             shared.record(EventKind::Wake { task: 0, by });
         }
         shared.notify();

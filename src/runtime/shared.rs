@@ -50,6 +50,9 @@ pub(crate) struct Shared {
     pub(crate) blocking_in_flight: AtomicUsize,
     /// Tells runtimes apart, so a wake knows whether it is on its own loop's thread.
     pub(crate) id: usize,
+    /// The thread that owns the loop (a `Runtime` is not `Send`, so it never
+    /// changes): a wake from this thread between turns comes from "the runtime".
+    pub(crate) owner: std::thread::ThreadId,
 }
 
 impl Shared {
@@ -71,6 +74,7 @@ impl Shared {
             wakes: AtomicU64::new(0),
             blocking_in_flight: AtomicUsize::new(0),
             id,
+            owner: std::thread::current().id(),
         }
     }
 

@@ -127,7 +127,7 @@ impl Core {
         if self.has_ready_work() {
             return Some(Duration::ZERO);
         }
-        let next = self.wheel.borrow().next_expiration();
+        let next = self.wheel.borrow().next_deadline();
         let clock = &self.shared.clock;
         if clock.is_paused() {
             // Virtual time never passes while we sleep, so waiting for a timer
@@ -138,6 +138,8 @@ impl Core {
                 _ => None,
             }
         } else {
+            // Until the earliest deadline itself (not the start of its wheel
+            // slot), so an idle loop wakes once per timer.
             next.map(|tick| tick_to_duration(tick).saturating_sub(clock.elapsed()))
         }
     }
@@ -178,22 +180,16 @@ impl Core {
             clock.is_paused() && no_io && !self.has_ready_work() && !self.blocking_in_flight();
         let mut due = self.due.borrow_mut();
         let before = clock.elapsed();
-        let mut fired = 0;
-        loop {
-            if may_jump {
-                if let Some(tick) = wheel.next_expiration() {
-                    clock.advance_to(tick_to_duration(tick));
-                }
-            }
-            fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| {
-                due.push(waker)
-            });
-            // A jump can land on a slot boundary of a higher level, where the
-            // entries only cascade down a level; keep jumping until one fires.
-            if fired > 0 || !may_jump || wheel.is_empty() {
-                break;
+        if may_jump {
+            // Straight to the earliest deadline: the `advance` below cascades
+            // whatever higher-level slots lie on the way and fires what is due.
+            if let Some(tick) = wheel.next_deadline() {
+                clock.advance_to(tick_to_duration(tick));
             }
         }
+        let fired = wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| {
+            due.push(waker)
+        });
         if may_jump && clock.elapsed() > before {
             self.shared.record(EventKind::ClockJump {
                 to: clock.elapsed(),

@@ -252,7 +252,7 @@ where
             let shared = &arc_self.header.shared;
             shared.wakes.fetch_add(1, Ordering::Relaxed);
             if shared.tracing() {
-                let by = context::wake_source(shared.id);
+                let by = context::wake_source(shared);
                 shared.record(EventKind::Wake {
                     task: arc_self.header.id,
                     by,

@@ -309,6 +309,36 @@ impl<T> TimerWheel<T> {
         self.next_slot().map(|(when, _, _)| when)
     }
 
+    /// The earliest deadline of all: exact (for deadlines less than ~12 days
+    /// ahead, below the top level), where [`next_expiration`](Self::next_expiration)
+    /// may be the earlier start of a higher-level slot. Never later than the
+    /// earliest deadline. `None` if empty.
+    ///
+    /// The bitmaps find the slot; when it is on a higher level, the entries
+    /// of that one slot are read for their minimum. A real-clock loop parks
+    /// until this tick, so it wakes once per timer rather than first at the
+    /// slot's start (to cascade) and then again at the deadline. Cost: each
+    /// higher-level slot is read at most once before the loop reaches it and
+    /// cascades it, so the reads add up to at most one per entry per level.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let (when, level, slot) = self.next_slot()?;
+        // Level 0: a slot is one tick, exact already. The top level: entries
+        // beyond the wheel's range are parked out of deadline order there,
+        // so its slot start is the safe answer (they are re-placed, and the
+        // loop wakes for them once, years ahead).
+        if level == 0 || level == LEVELS - 1 {
+            return Some(when);
+        }
+        let mut earliest = u64::MAX;
+        let mut next = self.levels[level].slots[slot].head;
+        while let Some(index) = next {
+            let entry = self.linked(index);
+            earliest = earliest.min(entry.deadline);
+            next = entry.next;
+        }
+        Some(earliest.max(when))
+    }
+
     /// Moves time forward to `now` and calls `fire(key, value)` for every
     /// timer whose deadline is `<= now`, in deadline order (equal deadlines in
     /// insertion order). Returns how many fired. A `now` before `elapsed()`
