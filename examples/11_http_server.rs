@@ -140,8 +140,11 @@ fn serve_one_blocking(stream: std::net::TcpStream) -> io::Result<()> {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
         out.push_str("\r\n");
-        writer.write_all(out.as_bytes())?;
-        writer.write_all(&resp.body)?;
+        // One write for head and body: two small writes would meet Nagle's
+        // algorithm and the peer's delayed ACK, and wait 40 ms each time.
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&resp.body);
+        writer.write_all(&bytes)?;
     }
 }
 
