@@ -180,16 +180,22 @@ impl Core {
             clock.is_paused() && no_io && !self.has_ready_work() && !self.blocking_in_flight();
         let mut due = self.due.borrow_mut();
         let before = clock.elapsed();
-        if may_jump {
-            // Straight to the earliest deadline: the `advance` below cascades
-            // whatever higher-level slots lie on the way and fires what is due.
-            if let Some(tick) = wheel.next_deadline() {
-                clock.advance_to(tick_to_duration(tick));
+        let mut fired = 0;
+        loop {
+            if may_jump {
+                // Straight to the earliest deadline: `advance` cascades whatever
+                // higher-level slots lie on the way and fires what is due.
+                if let Some(tick) = wheel.next_deadline() {
+                    clock.advance_to(tick_to_duration(tick));
+                }
+            }
+            fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| due.push(waker));
+            // Timers years ahead sit in the top level, whose slot start is all
+            // `next_deadline` promises; after that cascade, jump again.
+            if fired > 0 || !may_jump || wheel.is_empty() {
+                break;
             }
         }
-        let fired = wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| {
-            due.push(waker)
-        });
         if may_jump && clock.elapsed() > before {
             self.shared.record(EventKind::ClockJump {
                 to: clock.elapsed(),

@@ -1,12 +1,12 @@
 //! Tasks: `spawn`, `JoinHandle`, `JoinError`, `yield_now`.
 //!
-//! asyncio's `create_task(coro)` is [`spawn`](crate::spawn)`(future)`: the future
+//! asyncio's `create_task(coro)` is [`spawn`]`(future)`: the future
 //! is wrapped in a task and put on the run queue; it starts running on the
 //! loop's next turn, not now. Awaiting the returned [`JoinHandle`] is awaiting
 //! the asyncio `Task`: it gives the output, or a [`JoinError`] if the task
 //! panicked or was aborted. Dropping the handle lets the task run on, detached.
 //!
-//! How a task is laid out and woken is in [`raw`] (lesson 03 builds the same
+//! How a task is laid out and woken is in `task/raw.rs` (lesson 03 builds the same
 //! waker by hand, with a `RawWakerVTable`, to show what `ArcWake` saves us).
 
 pub(crate) mod raw;
@@ -73,7 +73,7 @@ impl Builder {
         self
     }
 
-    /// Spawn the future as a task with these options (see [`spawn`](crate::spawn)).
+    /// Spawn the future as a task with these options (see [`spawn`]).
     /// Unlike tokio's, this cannot fail, so it returns the handle directly.
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
