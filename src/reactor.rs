@@ -141,6 +141,22 @@ impl Reactor {
         &self.handle.registry
     }
 
+    /// Take every waiting waker out of every source (the runtime is being
+    /// dropped). A task waiting on a socket is kept alive by its waker here,
+    /// while its future keeps the socket's registration alive: a cycle. The
+    /// caller drops these wakers, which drops such tasks, their futures, and
+    /// so their sockets — a listener dropped with its runtime closes its port.
+    pub(crate) fn take_all_wakers(&self) -> Vec<Waker> {
+        let sources = lock(&self.handle.sources);
+        let mut wakers = Vec::new();
+        for io in sources.slots.iter().flatten() {
+            let mut state = lock(&io.state);
+            wakers.extend(state.reader.take());
+            wakers.extend(state.writer.take());
+        }
+        wakers
+    }
+
     /// Is any I/O source registered?
     pub(crate) fn has_sources(&self) -> bool {
         self.handle.live.load(Ordering::Acquire) > 0

@@ -471,3 +471,33 @@ fn metrics_count_what_happened() {
     assert!(m.turns >= 5);
     assert_eq!(m.slow_polls, 0);
 }
+
+#[test]
+fn dropping_the_runtime_drops_its_waiting_tasks_and_closes_their_sockets() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guard = SetOnDrop(dropped.clone());
+    let addr = {
+        let rt = Runtime::new().unwrap();
+        let addr = rt.block_on(async {
+            let listener = evloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            // A server task waiting in accept(): its waker sits in the reactor.
+            spawn(async move {
+                let _guard = guard;
+                let _ = listener.accept().await;
+            });
+            // And one waiting on a far timer: its waker sits in the wheel.
+            spawn(sleep(secs(3600)));
+            yield_now().await; // let both start waiting
+            addr
+        });
+        assert!(!dropped.load(Ordering::SeqCst));
+        addr
+    }; // the runtime is dropped here
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the waiting task's future was dropped"
+    );
+    // Its listener went with it: the port no longer accepts connections.
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}

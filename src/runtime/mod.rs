@@ -311,6 +311,21 @@ impl Runtime {
     }
 }
 
+impl Drop for Runtime {
+    /// Drop every task the runtime still holds. A pending task is owned by
+    /// whatever holds its waker — the run queue, a timer, a socket — so we
+    /// empty all three. Each is taken out first and dropped afterwards, because
+    /// dropping a task's future runs its destructors (a `Sleep` leaving the
+    /// wheel, a socket leaving the reactor), which must find nothing borrowed.
+    fn drop(&mut self) {
+        let core = &self.core;
+        let queued: Vec<_> = core.queue.try_iter().collect();
+        let timers = std::mem::take(&mut *core.wheel.borrow_mut());
+        let io_wakers = core.reactor.take_all_wakers();
+        drop((queued, timers, io_wakers));
+    }
+}
+
 /// Returned by [`Runtime::enter`]; the runtime stays current until it is dropped.
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard {
