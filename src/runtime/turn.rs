@@ -189,7 +189,9 @@ impl Core {
                     clock.advance_to(tick_to_duration(tick));
                 }
             }
-            fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| due.push(waker));
+            fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| {
+                due.push(waker)
+            });
             // Timers years ahead sit in the top level, whose slot start is all
             // `next_deadline` promises; after that cascade, jump again.
             if fired > 0 || !may_jump || wheel.is_empty() {
