@@ -6,7 +6,7 @@
 //! its [`Core`] in a thread-local for their duration, and everything below
 //! finds it there.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::core::{Activity, Core};
@@ -15,6 +15,15 @@ use crate::trace::WakeSource;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// The id of the runtime whose loop is running on this thread (0: none).
+    /// A plain `Cell`, so a wake can ask "am I on the loop?" for a nanosecond.
+    static LOOP: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Is the loop of runtime `runtime_id` running on this thread right now?
+#[inline]
+pub(crate) fn on_loop_thread(runtime_id: usize) -> bool {
+    LOOP.with(|running| running.get() == runtime_id)
 }
 
 /// Run `f` with the current runtime, or panic with a message that says what to do.
@@ -124,6 +133,7 @@ pub(crate) fn run_loop(core: Rc<Core>) -> Running {
              from a task or from the block_on future). Use `.await` or `evloop::spawn` instead."
         );
     }
+    LOOP.with(|running| running.set(core.shared.id));
     Running {
         core,
         _enter: enter,
@@ -133,5 +143,6 @@ pub(crate) fn run_loop(core: Rc<Core>) -> Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.core.running.set(false);
+        LOOP.with(|running| running.set(0));
     }
 }

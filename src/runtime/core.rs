@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
@@ -117,32 +117,50 @@ impl Core {
     /// Poll one task from the run queue, timing the poll.
     ///
     /// The time is *real* time even under a paused clock: the slow-poll
-    /// warning is about a task that really held the thread.
-    pub(crate) fn poll_task(&self, task: Ready, polled: Option<&mut Vec<String>>) {
+    /// warning is about a task that really held the thread. `started` is when
+    /// this poll began; the return value is when it ended, which is where the
+    /// next poll of the same batch begins (see `timed_poll`).
+    pub(crate) fn poll_task(
+        &self,
+        task: Ready,
+        started: Instant,
+        polled: Option<&mut Vec<String>>,
+    ) -> Instant {
         let header = task.header();
         let id = header.id;
         if let Some(polled) = polled {
             polled.push(header.display_name());
         }
-        let (_, took) = self.timed_poll(id, Activity::Task(id), || task.clone().run());
+        let (_, took, ended) =
+            self.timed_poll(id, Activity::Task(id), started, || task.clone().run());
         if took >= self.slow_poll_threshold {
             self.report_slow_poll(&task.header().display_name(), id, took);
+            // Printing the warning took time too; don't bill it to the next task.
+            return Instant::now();
         }
+        ended
     }
 
     /// Run one poll of task `id` (0: the `block_on` future): set the activity
     /// the trace reads, time it in real time, count it, and trace it.
+    ///
+    /// Reading the clock costs more than a whole `yield_now` round trip
+    /// (tens of nanoseconds), so each poll reads it *once*, when it ends:
+    /// the caller passes in when the poll started, which for a run of polls
+    /// is the previous poll's end. Returns the outcome, the time it took, and
+    /// when it ended.
     pub(crate) fn timed_poll(
         &self,
         id: u64,
         activity: Activity,
+        started: Instant,
         poll: impl FnOnce() -> PollOutcome,
-    ) -> (PollOutcome, Duration) {
+    ) -> (PollOutcome, Duration, Instant) {
         let traced = self.shared.record_poll_start(id);
         self.activity.set(activity);
-        let started = std::time::Instant::now();
         let outcome = poll();
-        let took = started.elapsed();
+        let ended = Instant::now();
+        let took = ended.saturating_duration_since(started);
         self.activity.set(Activity::Idle);
         if id != 0 {
             bump(&self.counters.polls, 1);
@@ -153,7 +171,7 @@ impl Core {
         if let Some(index) = traced {
             self.shared.record_poll_end(index, outcome, took);
         }
-        (outcome, took)
+        (outcome, took, ended)
     }
 
     /// asyncio's debug-mode "Executing <Task> took 0.250 seconds", made

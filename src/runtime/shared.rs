@@ -87,6 +87,7 @@ impl Shared {
         self.notify();
     }
 
+    // ANCHOR: notify
     /// Interrupt the loop if (and only if) it is parked in the reactor.
     ///
     /// This is half of a handshake with [`Shared::park_begin`]: the waker writes
@@ -94,6 +95,13 @@ impl Shared {
     /// queue. With a SeqCst fence on both sides, at least one of them sees the
     /// other's write, so a wake is never lost and a busy loop costs no syscall.
     pub(crate) fn notify(&self) {
+        // A wake on the loop's own thread, while the loop runs (a task waking
+        // another, a timer firing): the loop is not parked — it parks only
+        // inside step 4 and unparks before it wakes anything — so there is
+        // nothing to interrupt, and the fence below can be skipped.
+        if crate::runtime::context::on_loop_thread(self.id) {
+            return;
+        }
         fence(Ordering::SeqCst);
         if self.parked.load(Ordering::SeqCst) && !self.notified.swap(true, Ordering::SeqCst) {
             // If the wake fails the OS is out of resources; the loop will still
@@ -101,6 +109,7 @@ impl Shared {
             let _ = self.unparker.wake();
         }
     }
+    // ANCHOR_END: notify
 
     /// The loop is about to park. Afterwards it must re-check for ready work.
     pub(crate) fn park_begin(&self) {

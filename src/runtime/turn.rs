@@ -18,7 +18,7 @@
 //!    next deadline here instead of waiting for it.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::core::{Activity, Core};
 use crate::time::{duration_to_tick, tick_to_duration};
@@ -47,6 +47,7 @@ pub(crate) struct TurnOptions<'a> {
 }
 
 impl Core {
+    // ANCHOR: turn
     /// Run one turn. See the module doc for the five steps.
     pub(crate) fn turn(&self, opts: TurnOptions<'_>) -> TurnReport {
         self.count_turn();
@@ -76,26 +77,34 @@ impl Core {
         report.timers_fired = self.fire_timers(report.io_events == 0);
         report
     }
+    // ANCHOR_END: turn
 
+    // ANCHOR: poll_ready_tasks
     /// Step 1.
     fn poll_ready_tasks(&self, mut polled: Option<&mut Vec<String>>) {
         // Count first: tasks woken while we poll join the queue *behind* this
         // many, and are left for the next turn.
         let ready_at_start = self.queue.len();
+        if ready_at_start == 0 {
+            return;
+        }
+        // One clock reading per poll: each poll starts when the previous one ended.
+        let mut now = Instant::now();
         for _ in 0..ready_at_start {
             match self.queue.try_recv() {
-                Ok(task) => self.poll_task(task, polled.as_deref_mut()),
+                Ok(task) => now = self.poll_task(task, now, polled.as_deref_mut()),
                 Err(_) => break,
             }
         }
     }
+    // ANCHOR_END: poll_ready_tasks
 
     /// Step 2. The main future is polled only when its waker fired.
     fn poll_main(&self, main: &mut dyn FnMut() -> bool) -> bool {
         if !self.shared.main_woken.swap(false, Ordering::AcqRel) {
             return false;
         }
-        let (outcome, _) = self.timed_poll(0, Activity::Main, || {
+        let (outcome, _, _) = self.timed_poll(0, Activity::Main, Instant::now(), || {
             if main() {
                 PollOutcome::Ready
             } else {
@@ -122,6 +131,7 @@ impl Core {
             && !self.blocking_in_flight()
     }
 
+    // ANCHOR: park_timeout
     /// Step 3. `None` means "until something happens".
     fn park_timeout(&self) -> Option<Duration> {
         if self.has_ready_work() {
@@ -143,6 +153,7 @@ impl Core {
             next.map(|tick| tick_to_duration(tick).saturating_sub(clock.elapsed()))
         }
     }
+    // ANCHOR_END: park_timeout
 
     /// Step 4. Returns the number of I/O events dispatched.
     fn poll_reactor(&self, timeout: Option<Duration>) -> usize {
