@@ -68,7 +68,8 @@ pub(crate) struct Core {
     pub(crate) blocking: BlockingPool,
     pub(crate) counters: Counters,
     pub(crate) activity: Cell<Activity>,
-    pub(crate) slow_poll_threshold: Duration,
+    /// `None`: polls are not timed (unless tracing) and no warning is given.
+    pub(crate) slow_poll_threshold: Option<Duration>,
     /// Inside `block_on` or `turn`: running the loop again would re-enter it.
     pub(crate) running: Cell<bool>,
     next_task_id: Cell<u64>,
@@ -79,7 +80,7 @@ impl Core {
         shared: Arc<Shared>,
         queue: Receiver<Ready>,
         reactor: Reactor,
-        slow_poll_threshold: Duration,
+        slow_poll_threshold: Option<Duration>,
     ) -> Core {
         Core {
             shared,
@@ -114,18 +115,18 @@ impl Core {
         JoinHandle::new(task)
     }
 
-    /// Poll one task from the run queue, timing the poll.
+    /// Poll one task from the run queue, timing the poll if timing is on.
     ///
     /// The time is *real* time even under a paused clock: the slow-poll
     /// warning is about a task that really held the thread. `started` is when
-    /// this poll began; the return value is when it ended, which is where the
-    /// next poll of the same batch begins (see `timed_poll`).
+    /// this poll began (`None`: not timing); the return value is when it
+    /// ended, which is where the next poll of the same batch begins.
     pub(crate) fn poll_task(
         &self,
         task: Ready,
-        started: Instant,
+        started: Option<Instant>,
         polled: Option<&mut Vec<String>>,
-    ) -> Instant {
+    ) -> Option<Instant> {
         let header = task.header();
         let id = header.id;
         if let Some(polled) = polled {
@@ -133,50 +134,65 @@ impl Core {
         }
         let (_, took, ended) =
             self.timed_poll(id, Activity::Task(id), started, || task.clone().run());
-        if took >= self.slow_poll_threshold {
-            self.report_slow_poll(&task.header().display_name(), id, took);
-            // Printing the warning took time too; don't bill it to the next task.
-            return Instant::now();
+        match self.slow_poll_threshold {
+            Some(threshold) if took >= threshold => {
+                self.report_slow_poll(&task.header().display_name(), id, took, threshold);
+                // Printing the warning took time too; don't bill it to the next task.
+                Some(Instant::now())
+            }
+            _ => ended,
         }
-        ended
+    }
+
+    /// Should polls be timed? Only when someone will read the times: the
+    /// slow-poll warning is on, or the trace is recording.
+    pub(crate) fn timing(&self) -> bool {
+        self.slow_poll_threshold.is_some() || self.shared.tracing()
     }
 
     /// Run one poll of task `id` (0: the `block_on` future): set the activity
-    /// the trace reads, time it in real time, count it, and trace it.
+    /// the trace reads, time it in real time (if `started` is given), count
+    /// it, and trace it.
     ///
-    /// Reading the clock costs more than a whole `yield_now` round trip
+    /// Reading the clock costs about as much as a whole `yield_now` round trip
     /// (tens of nanoseconds), so each poll reads it *once*, when it ends:
     /// the caller passes in when the poll started, which for a run of polls
-    /// is the previous poll's end. Returns the outcome, the time it took, and
-    /// when it ended.
+    /// is the previous poll's end. Returns the outcome, the time it took
+    /// (zero when not timing), and when it ended.
     pub(crate) fn timed_poll(
         &self,
         id: u64,
         activity: Activity,
-        started: Instant,
+        started: Option<Instant>,
         poll: impl FnOnce() -> PollOutcome,
-    ) -> (PollOutcome, Duration, Instant) {
+    ) -> (PollOutcome, Duration, Option<Instant>) {
         let traced = self.shared.record_poll_start(id);
         self.activity.set(activity);
         let outcome = poll();
-        let ended = Instant::now();
-        let took = ended.saturating_duration_since(started);
         self.activity.set(Activity::Idle);
         if id != 0 {
             bump(&self.counters.polls, 1);
         }
+        let Some(started) = started else {
+            if let Some(index) = traced {
+                self.shared.record_poll_end(index, outcome, Duration::ZERO);
+            }
+            return (outcome, Duration::ZERO, None);
+        };
+        let ended = Instant::now();
+        let took = ended.saturating_duration_since(started);
         if took > self.counters.longest_poll.get() {
             self.counters.longest_poll.set(took);
         }
         if let Some(index) = traced {
             self.shared.record_poll_end(index, outcome, took);
         }
-        (outcome, took, ended)
+        (outcome, took, Some(ended))
     }
 
     /// asyncio's debug-mode "Executing <Task> took 0.250 seconds", made
     /// specific: who blocked, for how long, and what to do instead.
-    fn report_slow_poll(&self, name: &str, id: u64, took: Duration) {
+    fn report_slow_poll(&self, name: &str, id: u64, took: Duration, threshold: Duration) {
         bump(&self.counters.slow_polls, 1);
         if self.shared.tracing() {
             self.shared.record(EventKind::SlowPoll { task: id, took });
@@ -186,7 +202,7 @@ impl Core {
              (threshold {:.3} s); no other task ran meanwhile. Use `evloop::time::sleep` instead \
              of `std::thread::sleep`, and `evloop::spawn_blocking` for blocking or CPU-heavy work.",
             took.as_secs_f64(),
-            self.slow_poll_threshold.as_secs_f64(),
+            threshold.as_secs_f64(),
         );
     }
 

@@ -67,7 +67,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
 pub struct Builder {
     start_paused: bool,
     trace: bool,
-    slow_poll_threshold: Duration,
+    slow_poll_threshold: Option<Duration>,
 }
 
 impl Default for Builder {
@@ -75,13 +75,19 @@ impl Default for Builder {
         Builder {
             start_paused: false,
             trace: false,
-            slow_poll_threshold: Duration::from_millis(100),
+            // asyncio warns about slow callbacks in debug mode only; we do
+            // the same: on by default in debug builds, where you learn and
+            // test, off in release builds, where timing every poll would
+            // cost as much as the poll itself. `slow_poll_threshold` turns
+            // it on anywhere.
+            slow_poll_threshold: cfg!(debug_assertions).then_some(Duration::from_millis(100)),
         }
     }
 }
 
 impl Builder {
-    /// Default settings: real clock, no trace, slow-poll warning at 100 ms.
+    /// Default settings: real clock, no trace, slow-poll warning at 100 ms
+    /// (in debug builds; see [`slow_poll_threshold`](Builder::slow_poll_threshold)).
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -101,10 +107,16 @@ impl Builder {
     }
 
     /// Warn on stderr when one poll of a task holds the thread at least this
-    /// long (asyncio debug mode's "Executing ... took 0.2 seconds"). Default
-    /// 100 ms; `Duration::MAX` turns it off.
+    /// long (asyncio debug mode's "Executing ... took 0.2 seconds"), and keep
+    /// `Metrics::longest_poll`.
+    ///
+    /// Default: 100 ms in debug builds (`cargo run`, `cargo test`), off in
+    /// release builds — like asyncio, which checks only in debug mode, because
+    /// reading the clock around every poll costs about as much as a short
+    /// poll. Setting a threshold turns it on in any build; `Duration::MAX`
+    /// turns it off.
     pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
-        self.slow_poll_threshold = threshold;
+        self.slow_poll_threshold = (threshold != Duration::MAX).then_some(threshold);
         self
     }
 
@@ -163,9 +175,11 @@ pub struct Metrics {
     pub io_events: u64,
     /// Turns of the loop.
     pub turns: u64,
-    /// Polls that exceeded the slow-poll threshold.
+    /// Polls that took at least the slow-poll threshold.
     pub slow_polls: u64,
-    /// The longest single poll (real time).
+    /// The longest single poll (real time). Measured only while polls are
+    /// timed: with a slow-poll threshold set (the default in debug builds) or
+    /// with tracing on; otherwise zero.
     pub longest_poll: Duration,
 }
 

@@ -88,8 +88,9 @@ impl Core {
         if ready_at_start == 0 {
             return;
         }
-        // One clock reading per poll: each poll starts when the previous one ended.
-        let mut now = Instant::now();
+        // One clock reading per poll (when timing): each poll starts when the
+        // previous one ended.
+        let mut now = self.timing().then(Instant::now);
         for _ in 0..ready_at_start {
             match self.queue.try_recv() {
                 Ok(task) => now = self.poll_task(task, now, polled.as_deref_mut()),
@@ -104,7 +105,8 @@ impl Core {
         if !self.shared.main_woken.swap(false, Ordering::AcqRel) {
             return false;
         }
-        let (outcome, _, _) = self.timed_poll(0, Activity::Main, Instant::now(), || {
+        let started = self.timing().then(Instant::now);
+        let (outcome, _, _) = self.timed_poll(0, Activity::Main, started, || {
             if main() {
                 PollOutcome::Ready
             } else {
