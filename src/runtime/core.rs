@@ -132,10 +132,12 @@ impl Core {
         if let Some(polled) = polled {
             polled.push(header.display_name());
         }
-        let (_, took, ended) =
-            self.timed_poll(id, Activity::Task(id), started, || task.clone().run());
-        match self.slow_poll_threshold {
-            Some(threshold) if took >= threshold => {
+        // `run` consumes the queue's reference to the task. Keep one more only
+        // when a slow poll may have to be reported by name.
+        let keep = self.slow_poll_threshold.map(|_| task.clone());
+        let (_, took, ended) = self.timed_poll(id, Activity::Task(id), started, || task.run());
+        match (self.slow_poll_threshold, keep) {
+            (Some(threshold), Some(task)) if took >= threshold => {
                 self.report_slow_poll(&task.header().display_name(), id, took, threshold);
                 // Printing the warning took time too; don't bill it to the next task.
                 Some(Instant::now())
