@@ -87,7 +87,7 @@ pub async fn crunch_on_a_thread(work: Duration) -> usize {
 fn main() -> std::io::Result<()> {
     let work = seconds_from_args();
     let rt = evloop::Runtime::builder()
-        .slow_poll_threshold(Duration::from_millis(100)) // the default, written out to show the knob
+        .slow_poll_threshold(Duration::from_millis(100)) // on in any build (by default only in debug builds)
         .build()?;
 
     println!("-- blocking the loop --");

@@ -155,6 +155,7 @@ fn worker(pool: &PoolInner) {
 /// assert_eq!(n, 3_628_800);
 /// ```
 #[track_caller]
+// ANCHOR: spawn_blocking
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,
@@ -188,6 +189,7 @@ where
         core.spawn(waiting, Some("spawn_blocking".into()))
     })
 }
+// ANCHOR_END: spawn_blocking
 
 struct Slot<R> {
     result: Option<thread::Result<R>>,
@@ -216,6 +218,7 @@ impl<R> WaitBlocking<R> {
 impl<R> Future for WaitBlocking<R> {
     type Output = R;
 
+    // ANCHOR: wait
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let result = {
             let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -236,6 +239,7 @@ impl<R> Future for WaitBlocking<R> {
             Err(payload) => resume_unwind(payload),
         }
     }
+    // ANCHOR_END: wait
 }
 
 impl<R> Drop for WaitBlocking<R> {

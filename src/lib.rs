@@ -73,8 +73,9 @@
 //! - `join` — [`join_all`], [`join!`], [`select`].
 //! - [`net`] — `TcpListener`, `TcpStream` and its halves, a line reader.
 //! - [`http`] — a small HTTP/1.1 server and client (parsing by `httparse`).
+//! - [`websocket`] — RFC 6455: handshake, frames, masking, the close handshake; server and client (lessons 15–16).
 //! - `blocking` — the [`spawn_blocking`] thread pool; [`fs`] on top of it.
-//! - [`trace`] — the events, a text timeline, Chrome-trace JSON; [`Metrics`].
+//! - [`trace`] — the events, a text timeline, an SVG picture, Chrome-trace JSON; [`Metrics`].
 //!
 //! The book (`lessons/`) walks through all of it, one numbered example at a time.
 
@@ -91,6 +92,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;
+pub mod websocket;
 
 pub use blocking::spawn_blocking;
 pub use join::{join_all, select, Either, JoinAll, Select};

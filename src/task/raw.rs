@@ -160,6 +160,7 @@ where
         &self.header
     }
 
+    // ANCHOR: run
     fn run(self: Arc<Self>) -> PollOutcome {
         let mut state = self.lock();
         if !matches!(state.stage, Stage::Running(_)) {
@@ -200,6 +201,7 @@ where
             }
         }
     }
+    // ANCHOR_END: run
 }
 
 impl<F> JoinTarget<F::Output> for Task<F>
@@ -246,6 +248,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // ANCHOR: wake
     fn wake_by_ref(arc_self: &Arc<Self>) {
         // Only the wake that flips `scheduled` from false to true queues the task.
         if !arc_self.header.scheduled.swap(true, Ordering::AcqRel) {
@@ -261,6 +264,7 @@ where
             shared.schedule(arc_self.clone());
         }
     }
+    // ANCHOR_END: wake
 }
 
 impl Header {

@@ -153,6 +153,7 @@ struct Entry<T> {
     next: Option<usize>,
 }
 
+// ANCHOR: position
 /// Where an entry due at `deadline` belongs, seen from `elapsed`: `(level, slot)`.
 ///
 /// The level is the highest base-64 digit in which the two differ. Worked
@@ -189,6 +190,7 @@ fn position(elapsed: u64, deadline: u64) -> (usize, usize) {
     let slot = ((elapsed >> shift) + distance) & SLOT_MASK;
     (level, slot as usize)
 }
+// ANCHOR_END: position
 
 impl<T> TimerWheel<T> {
     /// Number of levels (each one 64 times coarser than the one below).
@@ -387,6 +389,7 @@ impl<T> TimerWheel<T> {
         fired
     }
 
+    // ANCHOR: next_slot
     /// The next slot with work: `(tick when it is due, level, slot)`.
     fn next_slot(&self) -> Option<(u64, usize, usize)> {
         let mut best: Option<(u64, usize, usize)> = None;
@@ -411,6 +414,7 @@ impl<T> TimerWheel<T> {
         }
         best
     }
+    // ANCHOR_END: next_slot
 
     /// The entry behind `key`, if the key is still current.
     fn entry(&self, key: TimerKey) -> Option<&Entry<T>> {

@@ -217,6 +217,7 @@ impl<T> Chan<T> {
 
     // ----- the receiving side -----------------------------------------------
 
+    // ANCHOR: poll_recv
     pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut state = lock(&self.state);
         if let Some(value) = state.buffer.pop_front() {
@@ -233,6 +234,7 @@ impl<T> Chan<T> {
         register_waker(&mut state.recv_waker, cx.waker());
         Poll::Pending
     }
+    // ANCHOR_END: poll_recv
 
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut state = lock(&self.state);

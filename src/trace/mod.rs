@@ -6,10 +6,17 @@
 //! *who* woke the task — a timer, an I/O source, another task, the `block_on`
 //! future, or another thread — the question learners ask most.
 //!
-//! Two renderings: [`Trace::timeline`], text for a terminal or a test (byte for
-//! byte the same on every run under a paused clock), and
-//! [`Trace::to_chrome_json`], Chrome Trace Event JSON: open it in
-//! <https://ui.perfetto.dev> to see one lane per task and its polls as bars.
+//! Three renderings:
+//!
+//! - [`Trace::timeline`]: text for a terminal or a test (byte for byte the
+//!   same on every run under a paused clock);
+//! - [`Trace::to_svg`]: a picture of the run — one lane per task, polls as
+//!   bars, an arrow from whoever woke a task to the task — as the book draws
+//!   every lesson (the drawing lives in `svg.rs`);
+//! - [`Trace::to_chrome_json`]: Chrome Trace Event JSON: open it in
+//!   <https://ui.perfetto.dev> to zoom through a long run, one lane per task.
+
+mod svg;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -157,8 +164,9 @@ impl Trace {
     ///     2.000s  clock  jumps to 2.000s
     ///     2.000s  wake   worker-a ← timer
     /// ```
-    /// Under a paused clock, real durations (how long a poll took) are left
-    /// out, so the same program gives the same timeline on every run.
+    /// Under a paused clock, real durations (how long a poll took, how long a
+    /// slow poll held the loop) are left out, so the same program gives the
+    /// same timeline on every run.
     pub fn timeline(&self) -> String {
         let mut out = String::new();
         for e in &self.events {
@@ -197,12 +205,13 @@ impl Trace {
                     write!(out, "clock  jumps to {:.3}s", to.as_secs_f64())
                 }
                 EventKind::SlowPoll { task, took } => {
-                    write!(
-                        out,
-                        "SLOW   {} held the loop {:.3}s",
-                        self.name(*task),
-                        took.as_secs_f64()
-                    )
+                    let _ = write!(out, "SLOW   {} held the loop ", self.name(*task));
+                    if self.paused {
+                        // Real time, which varies run to run: left out, as for polls.
+                        write!(out, "(in real time; the paused clock stood still)")
+                    } else {
+                        write!(out, "{:.3}s", took.as_secs_f64())
+                    }
                 }
             };
             out.push('\n');
@@ -219,6 +228,36 @@ impl Trace {
             WakeSource::OtherThread => "another thread".to_string(),
             WakeSource::Runtime => "the runtime".to_string(),
         }
+    }
+
+    /// The run as an SVG picture: a timeline with one lane per task (`main`
+    /// first), each poll a bar coloured by its outcome, each wake an arrow from
+    /// whoever woke the task — another task's lane, or a `timers`, `I/O` or
+    /// `other thread` row — and each jump of the paused clock a dashed line.
+    ///
+    /// Columns are *events*, not seconds: under a paused clock a poll takes no
+    /// virtual time, so the picture gives every event a column in the order it
+    /// happened, and the axis marks the clock reading wherever it changes.
+    /// Like [`timeline`](Self::timeline), the output leaves out real durations,
+    /// so a paused run draws the same file, byte for byte, every time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = evloop::Runtime::builder().start_paused(true).trace(true).build()?;
+    /// rt.block_on(async {
+    ///     let a = evloop::task::Builder::new()
+    ///         .name("sleeper")
+    ///         .spawn(evloop::time::sleep(Duration::from_secs(2)));
+    ///     a.await.unwrap();
+    /// });
+    /// let svg = rt.trace().to_svg();
+    /// assert!(svg.starts_with("<svg") && svg.contains(">sleeper</text>"));
+    /// // std::fs::write("run.svg", svg)?; then open run.svg in a browser
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn to_svg(&self) -> String {
+        svg::render(self)
     }
 
     /// Chrome Trace Event JSON (open in Perfetto or `chrome://tracing`):

@@ -1,0 +1,290 @@
+//! WebSocket (RFC 6455), from the HTTP upgrade to the close handshake.
+//!
+//! HTTP is request → response, then (maybe) the next request. A chat needs
+//! the server to *push*: a message from one browser has to reach every other
+//! one now, not when they next ask. WebSocket gets there by starting as an
+//! HTTP request and then *upgrading* the same TCP connection into a two-way
+//! stream of small messages. Lesson 15 builds a chat server on it, lesson 16
+//! a terminal client.
+//!
+//! The parts, in the order a connection meets them:
+//!
+//! - [`handshake`](self#the-handshake) — `GET /ws` with `Upgrade: websocket`
+//!   and a random `Sec-WebSocket-Key`; the server proves it speaks WebSocket
+//!   by answering `101 Switching Protocols` with
+//!   `Sec-WebSocket-Accept = base64(SHA-1(key + GUID))`. See [`accept`],
+//!   [`connect`], [`accept_key`], and [`server_handshake`] / [`client_handshake`]
+//!   for bare streams on any runtime.
+//! - frames — every message travels as one or more frames (drawn below).
+//! - [`WebSocket`] — one open connection: [`recv`](WebSocket::recv) gives the
+//!   next whole message (answering pings and reassembling fragments on the
+//!   way), [`send`](WebSocket::send) writes one, [`close`](WebSocket::close)
+//!   says goodbye properly.
+//!
+//! # The handshake
+//!
+//! ```text
+//!  client                                          server
+//!  GET /ws HTTP/1.1
+//!  Host: 127.0.0.1:8000
+//!  Upgrade: websocket
+//!  Connection: Upgrade
+//!  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==     (16 random bytes, base64)
+//!  Sec-WebSocket-Version: 13          ───────────▶
+//!                                     ◀───────────  HTTP/1.1 101 Switching Protocols
+//!                                                   Upgrade: websocket
+//!                                                   Connection: Upgrade
+//!                                                   Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+//!  ... from here on, the same TCP connection carries frames both ways ...
+//! ```
+//!
+//! The accept value is not security; it proves the server *understood* the
+//! request (a plain HTTP server that ignores `Upgrade` cannot produce it), so
+//! a browser never mistakes some other server's reply for a WebSocket.
+//!
+//! # A frame
+//!
+//! ```text
+//!   0                   1                   2                   3
+//!   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//!  +-+-+-+-+-------+-+-------------+-------------------------------+
+//!  |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+//!  |I|S|S|S|  (4)  |A|     (7)     |   (16 bits if len == 126,     |
+//!  |N|V|V|V|       |S|             |    64 bits if len == 127)     |
+//!  | |1|2|3|       |K|             |                               |
+//!  +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+//!  |     Extended payload length continued, if len == 127          |
+//!  + - - - - - - - - - - - - - - - +-------------------------------+
+//!  |                               | Masking key, if MASK is set   |
+//!  +-------------------------------+-------------------------------+
+//!  | Masking key (continued)       |          Payload data         |
+//!  +-------------------------------- - - - - - - - - - - - - - - - +
+//!  :                     Payload data continued ...                :
+//!  +---------------------------------------------------------------+
+//! ```
+//!
+//! - **FIN** — this is the last frame of the message. A long message may be
+//!   sent as a first frame (opcode text or binary, FIN clear), any number of
+//!   *continuation* frames (opcode 0), the last with FIN set. We reassemble.
+//! - **RSV1–3** — for extensions (compression); we negotiate none, so a set
+//!   bit is a protocol error.
+//! - **opcode** — `1` text (UTF-8), `2` binary, `0` continuation; control
+//!   frames `8` close, `9` ping, `10` pong. Control frames are never
+//!   fragmented, carry at most 125 bytes, and may arrive *between* the
+//!   fragments of a message. Other opcodes are reserved: protocol error.
+//! - **length** — 7 bits; 126 means "the real length is the next 2 bytes",
+//!   127 "the next 8 bytes". So a 5-byte "hello" costs 2 bytes of header from
+//!   the server.
+//!
+//! # Masking
+//!
+//! Every frame a *client* sends has MASK set and a fresh random 4-byte key;
+//! the payload is XORed with it (`byte[i] ^= key[i % 4]`). Frames from the
+//! *server* are never masked. Why: a malicious page could otherwise make the
+//! browser send bytes that look like an HTTP request to a confused proxy in
+//! the middle, and poison its cache. With a key the page cannot predict, the
+//! bytes on the wire are not the page's choice. So a server must close the
+//! connection on an unmasked client frame (1002), and a client on a masked
+//! server frame.
+//!
+//! # The close handshake
+//!
+//! Closing TCP alone is ambiguous: did the peer finish, or crash? WebSocket
+//! says goodbye in-band. One side sends a close frame (a 2-byte code such as
+//! 1000 "normal" and an optional UTF-8 reason); the other answers with its
+//! own close frame; then the *server* closes TCP first. Both sides know every
+//! message before the close frame arrived, and why the connection ends:
+//!
+//! | code | meaning | who sends it here |
+//! |---|---|---|
+//! | 1000 | normal closure | [`WebSocket::close`] |
+//! | 1002 | protocol error | bad frames: unmasked, reserved bits or opcodes, broken fragmentation |
+//! | 1007 | invalid payload | a text message that is not UTF-8 |
+//! | 1008 | policy violation | the chat server, to a client too slow to keep up |
+//! | 1009 | message too big | a message above [`Config::max_message_size`] |
+//!
+//! After sending a close frame for an error we still read (and discard)
+//! until the peer closes its side: closing a socket with unread data makes
+//! the kernel send a reset, and a reset may destroy our close frame before
+//! the peer reads it.
+//!
+//! # Runtime-agnostic
+//!
+//! Everything here is generic over `futures_io::AsyncRead + AsyncWrite`, as
+//! [`http::Connection`](crate::http::Connection) is: on evloop's `TcpStream`,
+//! or on tokio's through `tokio-util`'s `compat` (the `chat_fanout` bench does
+//! that). The only evloop-specific parts are the optional timeouts in
+//! [`Config`]; set them to `None` on another runtime.
+
+mod frame;
+mod handshake;
+mod read_buf;
+mod socket;
+
+pub use frame::{apply_mask, OpCode, Prepared};
+pub use handshake::{
+    accept, accept_key, accept_with_config, client_handshake, connect, connect_with_config,
+    is_upgrade, server_handshake,
+};
+pub use socket::{Role, WebSocket};
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+/// A whole message, reassembled from its frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message: always valid UTF-8 (anything else was refused with 1007).
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl Message {
+    /// The payload bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(s) => s.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(s) => Some(s),
+            Message::Binary(_) => None,
+        }
+    }
+}
+
+/// Close codes (RFC 6455 §7.4.1) that this module sends or names.
+pub mod close_code {
+    /// The purpose of the connection has been fulfilled.
+    pub const NORMAL: u16 = 1000;
+    /// The endpoint is going away (server shutdown, page navigated away).
+    pub const GOING_AWAY: u16 = 1001;
+    /// The peer broke the protocol.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A data type the endpoint cannot accept.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// Reserved: "no code was present" — never sent on the wire.
+    pub const NO_STATUS: u16 = 1005;
+    /// Reserved: "closed without a close frame" — never sent on the wire.
+    pub const ABNORMAL: u16 = 1006;
+    /// A text message that was not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// The peer broke a rule of this application (the chat: too slow to keep up).
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A message too big to process.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The server hit an unexpected condition.
+    pub const INTERNAL_ERROR: u16 = 1011;
+
+    /// May this code appear in a close frame on the wire? 1000–1003 and
+    /// 1007–1014 are defined; 3000–4999 belong to libraries and applications.
+    /// 1004–1006 and 1015 are reserved, everything else unassigned.
+    pub fn is_valid(code: u16) -> bool {
+        matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+/// The code and reason of a close frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// The close code, e.g. [`close_code::NORMAL`].
+    pub code: u16,
+    /// Why, for people (UTF-8, at most 123 bytes on the wire).
+    pub reason: String,
+}
+
+/// Limits and timeouts of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Largest message accepted, after reassembling its fragments; a bigger
+    /// one is refused with close code 1009 — as soon as a frame header
+    /// announces it, before its payload is read.
+    pub max_message_size: usize,
+    /// How long the rest of a frame may take once its first byte arrived. A
+    /// peer that sends half a frame and goes silent is dropped after this.
+    /// (Silence *between* messages is fine: chat users go quiet.) `None`: no
+    /// limit — needed on runtimes other than evloop, since it uses evloop's timers.
+    pub frame_timeout: Option<Duration>,
+    /// How long to wait for the peer's half of the close handshake before
+    /// dropping the connection anyway. `None`: wait as long as it takes.
+    pub close_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    /// 64 KiB messages, 10 s to finish a frame, 5 s for the close handshake.
+    fn default() -> Config {
+        Config {
+            max_message_size: 64 * 1024,
+            frame_timeout: Some(Duration::from_secs(10)),
+            close_timeout: Some(Duration::from_secs(5)),
+        }
+    }
+}
+
+/// What went wrong on a WebSocket connection.
+#[derive(Debug)]
+pub enum Error {
+    /// The HTTP upgrade was refused or malformed (the HTTP status, if one was sent or received).
+    Handshake(String),
+    /// The peer broke the protocol; we sent a close frame with this code
+    /// (1002, 1007 or 1009) and dropped the connection.
+    Protocol {
+        /// The close code we sent.
+        code: u16,
+        /// What was wrong (also the close frame's reason).
+        reason: &'static str,
+    },
+    /// The peer sent half a frame, or did not finish the close handshake, in time.
+    Timeout,
+    /// The connection is closed; nothing more can be sent or received.
+    Closed,
+    /// The socket failed, or the peer vanished without a close frame.
+    Io(io::Error),
+}
+
+impl Error {
+    /// The close code this error was answered with, if any.
+    pub fn close_code(&self) -> Option<u16> {
+        match self {
+            Error::Protocol { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Handshake(why) => write!(f, "WebSocket handshake failed: {why}"),
+            Error::Protocol { code, reason } => write!(f, "closed with {code}: {reason}"),
+            Error::Timeout => {
+                f.write_str("the peer went silent in the middle of a frame or the close handshake")
+            }
+            Error::Closed => f.write_str("the WebSocket connection is closed"),
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<crate::http::Error> for Error {
+    fn from(e: crate::http::Error) -> Error {
+        match e {
+            crate::http::Error::Io(e) => Error::Io(e),
+            other => Error::Handshake(other.to_string()),
+        }
+    }
+}

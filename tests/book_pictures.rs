@@ -1,0 +1,497 @@
+//! The book's pictures, drawn from real runs — and a check that they are fresh.
+//!
+//! Every numbered chapter shows a picture of its example's run: a paused,
+//! tracing runtime runs the example's own `pub` functions (pulled in with
+//! `#[path]`, as the lesson tests do), and [`Trace::to_svg`] draws the trace.
+//! Beside each picture sits the run's text timeline (`NN-name.timeline.txt`),
+//! which the chapter includes as its "trace of a real run".
+//!
+//! A paused run is deterministic — virtual time, a FIFO run queue — so the
+//! same code draws the same bytes. This test redraws every picture and fails
+//! if a checked-in file differs: a change to the runtime or to an example
+//! that changes what the book shows must come with new pictures.
+//!
+//! ```text
+//! cargo test --test book_pictures                      # check
+//! UPDATE_PICTURES=1 cargo test --test book_pictures    # redraw lessons/img/
+//! SHOW_TIMELINES=1 cargo test --test book_pictures -- --nocapture   # print them too
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use evloop::trace::Trace;
+use evloop::Runtime;
+
+#[path = "../examples/01_blocking_sleep.rs"]
+#[allow(dead_code)]
+mod ex01;
+#[path = "../examples/02_future_by_hand.rs"]
+#[allow(dead_code)]
+mod ex02;
+#[path = "../examples/03_block_on_by_hand.rs"]
+#[allow(dead_code)]
+mod ex03;
+#[path = "../examples/04_two_tasks.rs"]
+#[allow(dead_code)]
+mod ex04;
+#[path = "../examples/05_gather.rs"]
+#[allow(dead_code)]
+mod ex05;
+#[path = "../examples/06_tasks_and_results.rs"]
+#[allow(dead_code)]
+mod ex06;
+#[path = "../examples/07_timeouts_cancel_select.rs"]
+#[allow(dead_code)]
+mod ex07;
+#[path = "../examples/08_blocking_the_loop.rs"]
+#[allow(dead_code)]
+mod ex08;
+#[path = "../examples/09_hello_server.rs"]
+#[allow(dead_code)]
+mod ex09;
+#[path = "../examples/10_concurrent_fetches.rs"]
+#[allow(dead_code)]
+mod ex10;
+#[path = "../examples/11_http_server.rs"]
+#[allow(dead_code)]
+mod ex11;
+#[path = "../examples/12_file_io.rs"]
+#[allow(dead_code)]
+mod ex12;
+#[path = "../examples/13_responsive_ui.rs"]
+#[allow(dead_code)]
+mod ex13;
+#[path = "../examples/14_pipeline.rs"]
+#[allow(dead_code)]
+mod ex14;
+
+/// A runtime as the book draws it: virtual clock, everything recorded.
+///
+/// The slow-poll warning is about *real* time, which no test controls (a
+/// panic's backtrace, a busy CI machine), so it is off here; the two lessons
+/// about blocking turn it back on with [`blocking`].
+fn paused() -> Runtime {
+    Runtime::builder()
+        .start_paused(true)
+        .trace(true)
+        .slow_poll_threshold(Duration::MAX)
+        .build()
+        .expect("the OS gives us a poller")
+}
+
+/// Run `fut` on a fresh paused runtime and hand back what it recorded.
+fn traced<F: std::future::Future>(fut: F) -> Trace {
+    let rt = paused();
+    rt.block_on(fut);
+    rt.trace()
+}
+
+/// Like [`traced`], with the slow-poll warning at 100 ms: for lessons 01 and
+/// 08, whose tasks block the thread for 200 ms on purpose.
+fn blocking<F: std::future::Future>(fut: F) -> Trace {
+    let rt = Runtime::builder()
+        .start_paused(true)
+        .trace(true)
+        .slow_poll_threshold(Duration::from_millis(100))
+        .build()
+        .expect("the OS gives us a poller");
+    rt.block_on(fut);
+    rt.trace()
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// One picture: the file it is drawn to, and the run that draws it.
+struct Picture {
+    /// `lessons/img/<name>.svg` and `<name>.timeline.txt`.
+    name: &'static str,
+    run: fn() -> Trace,
+}
+
+/// Every numbered lesson's run, as its chapter describes it.
+fn pictures() -> Vec<Picture> {
+    vec![
+        Picture {
+            // Blocking sleeps: 0.2 s each of *real* time (enough to trip the
+            // 100 ms slow-poll warning); the virtual clock never moves.
+            name: "01-blocking-sleep",
+            run: || blocking(ex01::two_blocking_tasks(Duration::from_millis(200))),
+        },
+        Picture {
+            // The hand-made future as a task: it wakes itself on every poll.
+            name: "02-future-by-hand",
+            run: || {
+                let rt = paused();
+                let countdown = rt.spawn_named("countdown", ex02::Countdown::new(3));
+                rt.block_on(countdown)
+                    .expect("the countdown does not panic");
+                rt.trace()
+            },
+        },
+        Picture {
+            // The thread timer under evloop's block_on: the loop parks until
+            // another thread wakes it. 50 ms of real time.
+            name: "03-block-on-by-hand",
+            run: || {
+                let start = std::time::Instant::now();
+                traced(ex03::ThreadTimer::new(Duration::from_millis(50), start))
+            },
+        },
+        Picture {
+            name: "04-two-tasks",
+            run: || traced(ex04::two_tasks(2 * SECOND)),
+        },
+        Picture {
+            name: "05-gather",
+            run: || traced(ex05::gather(2 * SECOND)),
+        },
+        Picture {
+            name: "06-tasks-and-results",
+            run: || traced(ex06::breakfast(SECOND)),
+        },
+        Picture {
+            // The abort: a download ticking every quarter, aborted at 1 s.
+            name: "07-timeouts-cancel-select",
+            run: || {
+                traced(async {
+                    let start = evloop::time::Instant::now();
+                    ex07::cancel_download(SECOND, start).await
+                })
+            },
+        },
+        Picture {
+            // The mistake: 0.2 s of real blocking inside a task. The virtual
+            // clock stands still while the thread is held; the heartbeat waits.
+            name: "08-blocking-the-loop",
+            run: || blocking(ex08::crunch_on_the_loop(Duration::from_millis(200))),
+        },
+        Picture {
+            // The weather service and three fetches in one runtime.
+            name: "10-concurrent-fetches",
+            run: || {
+                traced(async {
+                    let listener = evloop::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("a port on loopback");
+                    let addr = listener.local_addr().expect("a bound listener");
+                    evloop::task::Builder::new()
+                        .name("service")
+                        .spawn(ex10::weather_service(listener, SECOND));
+                    ex10::fetch_all(addr).await
+                })
+            },
+        },
+        Picture {
+            // The hello server with two clients on the same loop.
+            name: "09-hello-server",
+            run: || {
+                traced(async {
+                    let listener = evloop::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("a port on loopback");
+                    let addr = listener.local_addr().expect("a bound listener");
+                    let start = evloop::time::Instant::now();
+                    evloop::task::Builder::new()
+                        .name("server")
+                        .spawn(ex09::serve(listener, start));
+                    let clients = ["ada", "bob"].map(|name| {
+                        evloop::task::Builder::new().name(name).spawn(async move {
+                            let mut stream = evloop::net::TcpStream::connect(addr).await?;
+                            stream
+                                .write_all(format!("hi from {name}\n").as_bytes())
+                                .await?;
+                            let mut greeting = vec![0; ex09::GREETING.len()];
+                            stream.read_exact(&mut greeting).await?;
+                            std::io::Result::Ok(greeting)
+                        })
+                    });
+                    for greeting in evloop::join_all(clients).await {
+                        assert_eq!(
+                            greeting.expect("no panic").expect("greeted"),
+                            ex09::GREETING
+                        );
+                    }
+                })
+            },
+        },
+        Picture {
+            // The lesson-11 API on one loop: a server task, two clients at once.
+            name: "11-http-server",
+            run: || {
+                traced(async {
+                    let listener = evloop::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("a port on loopback");
+                    let addr = listener.local_addr().expect("a bound listener");
+                    evloop::task::Builder::new()
+                        .name("server")
+                        .spawn(evloop::http::serve(listener, ex11::route));
+                    let clients = ["/", "/hello/ada"].map(|path| {
+                        evloop::task::Builder::new()
+                            .name(format!("GET {path}"))
+                            .spawn(async move {
+                                evloop::http::get(&format!("http://{addr}{path}")).await
+                            })
+                    });
+                    for reply in evloop::join_all(clients).await {
+                        let reply = reply.expect("no panic").expect("an answer");
+                        assert_eq!(reply.status, 200);
+                    }
+                })
+            },
+        },
+        Picture {
+            // Files one by one on the blocking pool, 10 ms of "disk" each. (Read
+            // all at once, the pool threads finish in an order no test controls.)
+            name: "12-file-io",
+            run: || {
+                let dir = ex12::ScratchDir::new().expect("a scratch directory");
+                for i in 0..ex12::FILES {
+                    std::fs::write(ex12::file_path(dir.path(), i), ex12::content(i))
+                        .expect("the scratch directory is writable");
+                }
+                traced(async {
+                    ex12::read_one_by_one(dir.path(), Duration::from_millis(10))
+                        .await
+                        .expect("the files are there")
+                })
+            },
+        },
+        Picture {
+            // The spinner alone, beside a half-second wait: it keeps its frames.
+            name: "13-responsive-ui",
+            run: || {
+                traced(async {
+                    let start = evloop::time::Instant::now();
+                    let frames = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                    let spinner = evloop::task::Builder::new()
+                        .name("spinner")
+                        .spawn(ex13::spin("thinking!", frames, start, false));
+                    evloop::time::sleep(Duration::from_millis(450)).await;
+                    spinner.abort();
+                    let _ = spinner.await;
+                })
+            },
+        },
+        Picture {
+            // The chapter's pace: 100 ms to fetch, 50 ms to process, 300 ms to store.
+            name: "14-pipeline",
+            run: || {
+                traced(ex14::pipeline(ex14::Pace::with_store(
+                    Duration::from_millis(300),
+                )))
+            },
+        },
+        // The internals chapters draw small runs of their own.
+        Picture {
+            // The `scheduled` flag: three wakes before the next poll queue the task once.
+            name: "internals-wake-once",
+            run: || {
+                traced(async {
+                    let slot = Arc::new(Mutex::new(None::<Waker>));
+                    let waiter = evloop::task::Builder::new()
+                        .name("waiter")
+                        .spawn(WaitForWake::new(slot.clone()));
+                    evloop::yield_now().await; // let the waiter leave its waker
+                    let waker = slot.lock().unwrap().take().expect("the waiter was polled");
+                    for _ in 0..3 {
+                        waker.wake_by_ref(); // only the first of these queues it
+                    }
+                    waiter.await.expect("the waiter does not panic");
+                })
+            },
+        },
+        Picture {
+            // Fairness: two tasks that yield take turns, one poll each per turn.
+            name: "internals-yield",
+            run: || {
+                traced(async {
+                    let handles: Vec<_> = ["left", "right"]
+                        .into_iter()
+                        .map(|name| {
+                            evloop::task::Builder::new().name(name).spawn(async {
+                                for _ in 0..3 {
+                                    evloop::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    evloop::join_all(handles).await;
+                })
+            },
+        },
+        Picture {
+            // Backpressure: a producer ahead of a slow consumer, one slot between them.
+            name: "internals-channel",
+            run: || {
+                traced(async {
+                    let (tx, mut rx) = evloop::sync::mpsc::channel(1);
+                    let producer =
+                        evloop::task::Builder::new()
+                            .name("producer")
+                            .spawn(async move {
+                                for i in 0..3 {
+                                    tx.send(i).await.expect("the consumer is there");
+                                }
+                            });
+                    let consumer =
+                        evloop::task::Builder::new()
+                            .name("consumer")
+                            .spawn(async move {
+                                while rx.recv().await.is_some() {
+                                    evloop::time::sleep(SECOND).await; // slow work per value
+                                }
+                            });
+                    producer.await.expect("no panic");
+                    consumer.await.expect("no panic");
+                })
+            },
+        },
+        Picture {
+            // A blocking job: the loop parks until the pool thread wakes the task.
+            name: "internals-blocking",
+            run: || {
+                traced(async {
+                    evloop::task::Builder::new()
+                        .name("hasher")
+                        .spawn(async {
+                            evloop::spawn_blocking(|| std::thread::sleep(Duration::from_millis(50)))
+                                .await
+                                .expect("the job does not panic")
+                        })
+                        .await
+                        .expect("no panic")
+                })
+            },
+        },
+        Picture {
+            // What the `spawn` bench does, at the size of a picture: spawn, then join in order.
+            name: "measuring-spawn",
+            run: || {
+                traced(async {
+                    let handles: Vec<_> =
+                        (0..4u64).map(|i| evloop::spawn(async move { i })).collect();
+                    for handle in handles {
+                        handle.await.expect("no panic");
+                    }
+                })
+            },
+        },
+    ]
+}
+
+/// A future that is Pending until woken once: it leaves its waker in `slot`.
+struct WaitForWake {
+    slot: Arc<Mutex<Option<Waker>>>,
+    polled: bool,
+}
+
+impl WaitForWake {
+    fn new(slot: Arc<Mutex<Option<Waker>>>) -> WaitForWake {
+        WaitForWake {
+            slot,
+            polled: false,
+        }
+    }
+}
+
+impl std::future::Future for WaitForWake {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.polled, true) {
+            return Poll::Ready(()); // polled again: someone woke us
+        }
+        *self.slot.lock().unwrap() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// The one thing a paused run cannot fix: the OS picks a client's port, and
+/// lesson 09's server names each client's task after its address. Ports are
+/// numbered in order of appearance instead (`127.0.0.1:45568` → `127.0.0.1:p1`).
+fn steady_ports(text: &str) -> String {
+    const HOST: &str = "127.0.0.1:";
+    let mut ports: Vec<&str> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(HOST) {
+        let after = &rest[at + HOST.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        out.push_str(&rest[..at + HOST.len()]);
+        if digits > 0 {
+            let port = &after[..digits];
+            let n = match ports.iter().position(|p| *p == port) {
+                Some(i) => i + 1,
+                None => {
+                    ports.push(port);
+                    ports.len()
+                }
+            };
+            out.push_str(&format!("p{n}"));
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn img_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/img")
+}
+
+#[test]
+fn every_lesson_picture_is_fresh() {
+    let update = std::env::var_os("UPDATE_PICTURES").is_some_and(|v| v != "0");
+    let show = std::env::var_os("SHOW_TIMELINES").is_some();
+    let dir = img_dir();
+    let mut stale = Vec::new();
+    for picture in pictures() {
+        let trace = (picture.run)();
+        let timeline = trace.timeline();
+        if show {
+            println!("== {}\n{timeline}", picture.name);
+        }
+        let files = [
+            (
+                format!("{}.svg", picture.name),
+                steady_ports(&trace.to_svg()),
+            ),
+            (
+                format!("{}.timeline.txt", picture.name),
+                steady_ports(&timeline),
+            ),
+        ];
+        for (file, drawn) in files {
+            let path = dir.join(&file);
+            if update {
+                std::fs::create_dir_all(&dir).expect("lessons/img can be created");
+                std::fs::write(&path, &drawn).expect("lessons/img is writable");
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(drawn.as_str()) {
+                stale.push(file);
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these pictures in lessons/img/ no longer match a run of the current code: {stale:?}\n\
+         If the change is meant, redraw them with `UPDATE_PICTURES=1 cargo test --test book_pictures`, \
+         look at them, and check the chapters' prose still says what they show."
+    );
+}
+
+#[test]
+fn a_paused_run_draws_the_same_picture_twice() {
+    // What makes the check above possible: the same run, the same bytes.
+    for picture in pictures() {
+        let (first, second) = ((picture.run)(), (picture.run)());
+        let same = |f: fn(&Trace) -> String| (steady_ports(&f(&first)), steady_ports(&f(&second)));
+        let (a, b) = same(Trace::timeline);
+        assert_eq!(a, b, "{}", picture.name);
+        let (a, b) = same(Trace::to_svg);
+        assert_eq!(a, b, "{}", picture.name);
+    }
+}
