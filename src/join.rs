@@ -256,6 +256,8 @@ impl<F: Future> MaybeDone<F> {
         // dropped in place, never moved.
         let this = unsafe { self.get_unchecked_mut() };
         if let MaybeDone::Pending(f) = this {
+            // SAFETY: `f` lives inside the pinned `MaybeDone` and is only ever
+            // dropped in place (overwritten by `Done` below), never moved.
             match unsafe { Pin::new_unchecked(f) }.poll(cx) {
                 Poll::Ready(out) => *this = MaybeDone::Done(out),
                 Poll::Pending => return false,

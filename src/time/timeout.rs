@@ -55,6 +55,7 @@ impl<F: Future> Future for Timeout<F> {
         // `self` and `Timeout` has no `Drop` impl that could. `delay` is
         // `Unpin`, so handing out `&mut` to it is fine.
         let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above — `this.future` is pinned for as long as `self` is.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         // The future goes first: if it is ready at the deadline, it wins.
         if let Poll::Ready(v) = future.poll(cx) {
