@@ -103,61 +103,27 @@ pub async fn accept_with_config<S: AsyncRead + AsyncWrite + Unpin>(
 /// [`http::Connection`](crate::http::Connection) that already read the
 /// request, so one server can answer plain HTTP and WebSocket alike.
 pub async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
+    stream: S,
     config: Config,
 ) -> Result<(WebSocket<S>, Request), Error> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let (request, head_len) = loop {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut parsed = httparse::Request::new(&mut headers);
-        match parsed.parse(&buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                let headers = parsed
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_string(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect();
-                let request = Request {
-                    method: parsed.method.unwrap_or_default().to_string(),
-                    path: parsed.path.unwrap_or_default().to_string(),
-                    headers,
-                    body: Vec::new(),
-                    minor_version: parsed.version.unwrap_or(1),
-                };
-                break (request, len);
-            }
-            Ok(httparse::Status::Partial) if buf.len() <= MAX_RESPONSE_HEAD => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(Error::Handshake("request head too large".into()))
-            }
-            Err(e) => return Err(Error::Handshake(format!("malformed request: {e}"))),
-        }
-        let n = poll_fn(|cx| Pin::new(&mut stream).poll_read(cx, &mut chunk)).await?;
-        if n == 0 {
+    // The same request reader as the HTTP server, minus its timeout (an
+    // evloop timer, and this may run on another runtime).
+    let limits = crate::http::Limits {
+        read_timeout: None,
+        ..Default::default()
+    };
+    let mut conn = Connection::with_limits(stream, limits);
+    let request = match conn.read_request().await {
+        Ok(Some(request)) => request,
+        Ok(None) => {
             return Err(Error::Handshake(
                 "the client closed the connection during the handshake".into(),
-            ));
+            ))
         }
-        buf.extend_from_slice(&chunk[..n]);
+        Err(e) => return Err(Error::Handshake(format!("bad upgrade request: {e}"))),
     };
-    let key = check_upgrade(&request)
-        .map_err(|(status, why)| Error::Handshake(format!("{status}: {why}")))?;
-    let head = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        accept_key(key)
-    );
-    write_all(&mut stream, head.as_bytes()).await?;
-    buf.drain(..head_len);
-    Ok((
-        WebSocket::from_parts(stream, buf, Role::Server, config),
-        request,
-    ))
+    let socket = accept_with_config(conn, &request, config).await?;
+    Ok((socket, request))
 }
 
 /// The checks of RFC 6455 §4.2.1; the key, or the status to refuse with.
