@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use futures_task::{waker, ArcWake};
+use futures_task::{waker_ref, ArcWake};
 
 /// Wait for every future; outputs in input order (asyncio's `gather`).
 ///
@@ -45,12 +45,11 @@ where
     let wakers = (0..children.len())
         .map(|index| {
             // Every child starts "woken": it must be polled once to start.
-            let w = Arc::new(ChildWaker {
+            Arc::new(ChildWaker {
                 index,
                 queued: AtomicBool::new(true),
                 list: ready.clone(),
-            });
-            (waker(w.clone()), w)
+            })
         })
         .collect();
     let remaining = children.len();
@@ -108,7 +107,10 @@ impl ArcWake for ChildWaker {
 #[must_use = "futures do nothing unless you `.await` them"]
 pub struct JoinAll<F: Future> {
     children: Box<[Child<F>]>,
-    wakers: Vec<(Waker, Arc<ChildWaker>)>,
+    /// One waker per child. A `Waker` is made from it only for the length of
+    /// a poll (`waker_ref`: no clone, no allocation); a child that keeps it
+    /// clones it, as any future does.
+    wakers: Vec<Arc<ChildWaker>>,
     ready: Arc<ReadyList>,
     remaining: usize,
 }
@@ -129,12 +131,13 @@ impl<F: Future> Future for JoinAll<F> {
                 break;
             }
             for index in woken {
-                let (waker, child_waker) = &this.wakers[index];
+                let child_waker = &this.wakers[index];
                 child_waker.queued.store(false, Ordering::Release);
+                let waker = waker_ref(child_waker);
                 if let Child::Pending(future) = &mut this.children[index] {
                     // SAFETY: see above; the future is not moved.
                     let future = unsafe { Pin::new_unchecked(future) };
-                    if let Poll::Ready(out) = future.poll(&mut Context::from_waker(waker)) {
+                    if let Poll::Ready(out) = future.poll(&mut Context::from_waker(&waker)) {
                         this.children[index] = Child::Done(out);
                         this.remaining -= 1;
                     }

@@ -129,8 +129,34 @@ struct Level {
 /// order they were inserted.
 #[derive(Clone, Copy, Default)]
 struct Slot {
-    head: Option<usize>,
-    tail: Option<usize>,
+    head: Link,
+    tail: Link,
+}
+
+/// A link in a slot's list: a slab index in 4 bytes rather than an
+/// `Option<usize>`'s 16 (a wheel holds fewer than 4 billion timers). With the
+/// level and slot in a byte each, an entry holding a `Waker` is 48 bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Link(u32);
+
+impl Link {
+    /// The end of a list.
+    const NONE: Link = Link(u32::MAX);
+
+    fn to(index: usize) -> Link {
+        let index = u32::try_from(index).ok().filter(|&i| i != u32::MAX);
+        Link(index.expect("a timer wheel holds fewer than 2^32 - 1 timers"))
+    }
+
+    fn get(self) -> Option<usize> {
+        (self != Link::NONE).then_some(self.0 as usize)
+    }
+}
+
+impl Default for Link {
+    fn default() -> Link {
+        Link::NONE
+    }
 }
 
 /// A place in the slab: an entry, or nothing, plus how many entries have
@@ -146,11 +172,11 @@ struct Entry<T> {
     deadline: u64,
     value: T,
     /// Where it is linked now, so `remove` can unlink it without a search.
-    level: usize,
-    slot: usize,
+    level: u8,
+    slot: u8,
     /// Neighbours in the slot's list.
-    prev: Option<usize>,
-    next: Option<usize>,
+    prev: Link,
+    next: Link,
 }
 
 // ANCHOR: position
@@ -242,8 +268,8 @@ impl<T> TimerWheel<T> {
             value,
             level: 0,
             slot: 0,
-            prev: None,
-            next: None,
+            prev: Link::NONE,
+            next: Link::NONE,
         };
         let index = match self.free.pop() {
             Some(index) => {
@@ -296,7 +322,8 @@ impl<T> TimerWheel<T> {
     /// Where a waiting timer is linked right now, as `(level, slot)`: the
     /// wheel's inner state, shown for the book and the tests. `None` if it is gone.
     pub fn level_and_slot(&self, key: TimerKey) -> Option<(usize, usize)> {
-        self.entry(key).map(|entry| (entry.level, entry.slot))
+        self.entry(key)
+            .map(|entry| (entry.level.into(), entry.slot.into()))
     }
 
     /// The earliest tick at which [`advance`](Self::advance) has work to do:
@@ -332,11 +359,11 @@ impl<T> TimerWheel<T> {
             return Some(when);
         }
         let mut earliest = u64::MAX;
-        let mut next = self.levels[level].slots[slot].head;
+        let mut next = self.levels[level].slots[slot].head.get();
         while let Some(index) = next {
             let entry = self.linked(index);
             earliest = earliest.min(entry.deadline);
-            next = entry.next;
+            next = entry.next.get();
         }
         Some(earliest.max(when))
     }
@@ -363,7 +390,7 @@ impl<T> TimerWheel<T> {
             let mut next = self.take_slot(level, slot);
             while let Some(index) = next {
                 // Read the link before the entry is fired or relinked.
-                next = self.linked(index).next;
+                next = self.linked(index).next.get();
                 if level == 0 {
                     // A level-0 slot holds exactly one tick: all of it is due now.
                     debug_assert_eq!(self.linked(index).deadline, when);
@@ -445,15 +472,16 @@ impl<T> TimerWheel<T> {
         let (level, slot) = position(self.elapsed, self.linked(index).deadline);
         let tail = self.levels[level].slots[slot].tail;
         let entry = self.linked_mut(index);
-        entry.level = level;
-        entry.slot = slot;
+        // Both fit a byte: LEVELS and SLOTS are 6 and 64.
+        entry.level = level as u8;
+        entry.slot = slot as u8;
         entry.prev = tail;
-        entry.next = None;
-        match tail {
-            Some(tail) => self.linked_mut(tail).next = Some(index),
-            None => self.levels[level].slots[slot].head = Some(index),
+        entry.next = Link::NONE;
+        match tail.get() {
+            Some(tail) => self.linked_mut(tail).next = Link::to(index),
+            None => self.levels[level].slots[slot].head = Link::to(index),
         }
-        self.levels[level].slots[slot].tail = Some(index);
+        self.levels[level].slots[slot].tail = Link::to(index);
         // The slot is non-empty now: set its bit.
         self.levels[level].occupied |= 1 << slot;
     }
@@ -467,23 +495,24 @@ impl<T> TimerWheel<T> {
             next,
             ..
         } = *self.linked(index);
-        match prev {
+        let (level, slot) = (usize::from(level), usize::from(slot));
+        match prev.get() {
             Some(prev) => self.linked_mut(prev).next = next,
             None => self.levels[level].slots[slot].head = next,
         }
-        match next {
+        match next.get() {
             Some(next) => self.linked_mut(next).prev = prev,
             None => self.levels[level].slots[slot].tail = prev,
         }
         let state = &mut self.levels[level];
-        if state.slots[slot].head.is_none() {
+        if state.slots[slot].head == Link::NONE {
             // That was the last entry: clear the bit, or `next_expiration`
             // would keep pointing at an empty slot.
             state.occupied &= !(1 << slot);
         }
         debug_assert_eq!(
             state.occupied & (1 << slot) != 0,
-            state.slots[slot].head.is_some()
+            state.slots[slot].head != Link::NONE
         );
     }
 
@@ -492,8 +521,8 @@ impl<T> TimerWheel<T> {
     fn take_slot(&mut self, level: usize, slot: usize) -> Option<usize> {
         let state = &mut self.levels[level];
         state.occupied &= !(1 << slot);
-        state.slots[slot].tail = None;
-        state.slots[slot].head.take()
+        state.slots[slot].tail = Link::NONE;
+        std::mem::take(&mut state.slots[slot].head).get()
     }
 
     /// Frees the (already unlinked) entry at `index`, returning its key and value.
