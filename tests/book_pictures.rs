@@ -67,6 +67,12 @@ mod ex13;
 #[path = "../examples/14_pipeline.rs"]
 #[allow(dead_code)]
 mod ex14;
+#[path = "../examples/15_chat_server.rs"]
+#[allow(dead_code)]
+mod ex15;
+#[path = "../examples/16_chat_client.rs"]
+#[allow(dead_code)]
+mod ex16;
 
 /// A runtime as the book draws it: virtual clock, everything recorded.
 ///
@@ -109,6 +115,55 @@ struct Picture {
     /// `lessons/img/<name>.svg` and `<name>.timeline.txt`.
     name: &'static str,
     run: fn() -> Trace,
+}
+
+/// Lessons 15 and 16 in one run: the chat server, and two lesson-16 clients
+/// whose "keyboards" are scripted. ada types one line and leaves; bob leaves
+/// as soon as he has read it.
+fn chat_room() -> Trace {
+    traced(async {
+        let listener = evloop::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port on loopback");
+        let url = format!(
+            "ws://{}/ws",
+            listener.local_addr().expect("a bound listener")
+        );
+        evloop::task::Builder::new()
+            .name("server")
+            .spawn(ex15::serve(listener, ex15::Options::default()));
+        // bob first, so he is in the room when ada speaks.
+        let (bob_keys, bob_input) = evloop::sync::mpsc::unbounded_channel::<String>();
+        let (bob_joined, joined) = evloop::sync::oneshot::channel::<()>();
+        let bob = {
+            let url = url.clone();
+            let mut keys = Some(bob_keys);
+            let mut joined = Some(bob_joined);
+            evloop::task::Builder::new().name("bob").spawn(async move {
+                ex16::chat(&url, bob_input, move |line: &str| {
+                    if line.contains("joined") {
+                        joined.take().map(|j| j.send(()));
+                    }
+                    if line.contains("hello, bob") {
+                        keys.take(); // Ctrl-D: bob's input ends, he closes
+                    }
+                })
+                .await
+            })
+        };
+        joined.await.expect("bob joins the room");
+        let (ada_keys, ada_input) = evloop::sync::mpsc::unbounded_channel::<String>();
+        ada_keys
+            .send("hello, bob".into())
+            .expect("ada's input is open");
+        drop(ada_keys); // ada types one line, then Ctrl-D
+        let ada = evloop::task::Builder::new()
+            .name("ada")
+            .spawn(async move { ex16::chat(&url, ada_input, |_: &str| {}).await });
+        let (ada, bob) = evloop::join!(ada, bob);
+        ada.expect("ada's task").expect("ada chats");
+        bob.expect("bob's task").expect("bob chats");
+    })
 }
 
 /// Every numbered lesson's run, as its chapter describes it.
@@ -167,6 +222,11 @@ fn pictures() -> Vec<Picture> {
             // clock stands still while the thread is held; the heartbeat waits.
             name: "08-blocking-the-loop",
             run: || blocking(ex08::crunch_on_the_loop(Duration::from_millis(200))),
+        },
+        Picture {
+            // The chat server and two scripted clients (lessons 15 and 16).
+            name: "15-chat-server",
+            run: chat_room,
         },
         Picture {
             // The weather service and three fetches in one runtime.

@@ -14,7 +14,7 @@
 //!
 //! ```text
 //! cargo bench --bench compare -- evloop spawn
-//! evloop spawn 0.412s 198MB
+//! evloop spawn 0.412s 198.3MB
 //! ```
 //!
 //! The time is wall-clock from just before the runtime is built until
@@ -76,13 +76,13 @@ fn sleep_for(i: u64) -> Duration {
 }
 
 /// Peak resident memory of this process so far, in MiB (`VmHWM`; Linux only).
-fn peak_mib() -> u64 {
+fn peak_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|kib| kib.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib.div_ceil(1024))
+        .map_or(0.0, |kib| kib as f64 / 1024.0)
 }
 
 fn main() {
@@ -113,7 +113,7 @@ fn main() {
         _ => on_smol::run(workload),
     };
     let secs = elapsed.as_secs_f64();
-    println!("{runtime} {workload} {secs:.3}s {}MB", peak_mib());
+    println!("{runtime} {workload} {secs:.3}s {:.1}MB", peak_mib());
 }
 
 /// The six workloads on evloop.

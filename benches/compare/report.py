@@ -3,7 +3,7 @@
 `benches/compare/run.sh` collects one line per process, as printed by
 `main.rs` and `workloads.py`:
 
-    evloop spawn 0.271s 180MB
+    evloop spawn 0.271s 180.4MB
     asyncio echo TIMEOUT
 
 plus `# key: value` header lines (machine, versions, rounds). This script
@@ -67,7 +67,7 @@ def parse(path):
                 continue
             key = (fields[0], fields[1])
             if len(fields) == 4 and fields[2].endswith("s") and fields[3].endswith("MB"):
-                samples.setdefault(key, []).append((float(fields[2][:-1]), int(fields[3][:-2])))
+                samples.setdefault(key, []).append((float(fields[2][:-1]), float(fields[3][:-2])))
             else:
                 failures.setdefault(key, []).append(" ".join(fields[2:]))
     return meta, samples, failures
@@ -144,7 +144,7 @@ def markdown(meta, med):
                     mark, noisy = " †", True
                 if med.n[key] < int(rounds if rounds.isdigit() else 0):
                     mark += f" (n={med.n[key]})"
-                row.append(f"{fmt_secs(med.time[key])}, {med.mem[key]:.0f} MB{mark}")
+                row.append(f"{fmt_secs(med.time[key])}, {med.mem[key]:.1f} MB{mark}")
             elif key in med.failures:
                 row.append(med.failures[key][0].lower())
             else:

@@ -7,7 +7,7 @@ ideas it teaches. One process runs ONE workload and prints one line:
 
     python3 benches/compare/workloads.py spawn                # asyncio's own loop
     python3 benches/compare/workloads.py spawn --loop uvloop  # uvloop, if importable
-    asyncio spawn 8.123s 1234MB
+    asyncio spawn 8.123s 1234.5MB
 
 The time is wall-clock from just before the event loop is created until
 `run_until_complete` has returned and the loop is closed; the memory is the process's peak RSS
@@ -152,10 +152,10 @@ def peak_mib():
         with open("/proc/self/status") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
-                    return -(-int(line.split()[1]) // 1024)
+                    return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return -(-resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main():
@@ -182,7 +182,7 @@ def main():
     finally:
         loop.close()
     elapsed = time.perf_counter() - start
-    print(f"{args.loop} {args.workload} {elapsed:.3f}s {peak_mib()}MB", flush=True)
+    print(f"{args.loop} {args.workload} {elapsed:.3f}s {peak_mib():.1f}MB", flush=True)
 
 
 if __name__ == "__main__":
