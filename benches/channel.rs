@@ -23,7 +23,10 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+mod common;
+use common::Plan;
 
 /// Values per iteration in the two streaming groups.
 const MESSAGES: u64 = 1_000_000;
@@ -168,45 +171,32 @@ async fn tokio_ping_pong() {
     }
 }
 
-/// 10 samples, short warm-up and measurement: each group takes well under a minute.
-fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, elements: u64) {
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
-    group.throughput(Throughput::Elements(elements));
-}
-
 fn channel(c: &mut Criterion) {
-    let mut group = c.benchmark_group("mpsc_bounded_1024");
-    configure(&mut group, MESSAGES);
-    group.bench_function("evloop", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| on_evloop(evloop_bounded())).sum())
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| on_tokio(tokio_bounded())).sum())
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("mpsc_unbounded");
-    configure(&mut group, MESSAGES);
-    group.bench_function("evloop", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| on_evloop(evloop_unbounded())).sum())
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| on_tokio(tokio_unbounded())).sum())
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("ping_pong_bounded_1");
-    configure(&mut group, PAIRS as u64 * ROUNDS * 2);
-    group.bench_function("evloop", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| on_evloop(evloop_ping_pong())).sum())
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| on_tokio(tokio_ping_pong())).sum())
-    });
-    group.finish();
+    let plan = Plan::secs(5);
+    common::side_by_side(
+        c,
+        "mpsc_bounded_1024",
+        MESSAGES,
+        plan,
+        || on_evloop(evloop_bounded()),
+        || on_tokio(tokio_bounded()),
+    );
+    common::side_by_side(
+        c,
+        "mpsc_unbounded",
+        MESSAGES,
+        plan,
+        || on_evloop(evloop_unbounded()),
+        || on_tokio(tokio_unbounded()),
+    );
+    common::side_by_side(
+        c,
+        "ping_pong_bounded_1",
+        PAIRS as u64 * ROUNDS * 2,
+        plan,
+        || on_evloop(evloop_ping_pong()),
+        || on_tokio(tokio_ping_pong()),
+    );
 }
 
 criterion_group!(benches, channel);

@@ -16,7 +16,10 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+mod common;
+use common::Plan;
 
 /// Concurrent connections.
 const CONNECTIONS: usize = 100;
@@ -113,19 +116,15 @@ fn tokio_echo() -> Duration {
 }
 
 fn echo(c: &mut Criterion) {
-    let mut group = c.benchmark_group("echo");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(20));
-    group.throughput(Throughput::Elements((CONNECTIONS * ROUND_TRIPS) as u64));
-    group.bench_function("evloop", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| evloop_echo()).sum())
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| tokio_echo()).sum())
-    });
-    group.finish();
+    let round_trips = (CONNECTIONS * ROUND_TRIPS) as u64;
+    common::side_by_side(
+        c,
+        "echo",
+        round_trips,
+        Plan::secs(20),
+        evloop_echo,
+        tokio_echo,
+    );
 }
 
 criterion_group!(benches, echo);

@@ -17,7 +17,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+mod common;
+use common::Plan;
 
 /// Tasks spawned per iteration.
 const TASKS: u64 = 100_000;
@@ -58,19 +61,14 @@ fn tokio_spawn_join() -> Duration {
 }
 
 fn spawn(c: &mut Criterion) {
-    let mut group = c.benchmark_group("spawn");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
-    group.throughput(Throughput::Elements(TASKS));
-    group.bench_function("evloop", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| evloop_spawn_join()).sum())
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| tokio_spawn_join()).sum())
-    });
-    group.finish();
+    common::side_by_side(
+        c,
+        "spawn",
+        TASKS,
+        Plan::secs(5),
+        evloop_spawn_join,
+        tokio_spawn_join,
+    );
 }
 
 criterion_group!(benches, spawn);

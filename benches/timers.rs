@@ -25,7 +25,10 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+mod common;
+use common::Plan;
 
 /// Sleeps (one task each) per iteration.
 const SLEEPS: u64 = 100_000;
@@ -77,36 +80,12 @@ fn tokio_sleeps(paused: bool) -> Duration {
 }
 
 fn timers(c: &mut Criterion) {
-    let mut group = c.benchmark_group("timers");
     // One iteration takes at least 500 ms: flat sampling runs exactly one
     // iteration per sample instead of criterion's usual 1, 2, 3, ... ramp.
-    group.sampling_mode(SamplingMode::Flat).sample_size(10);
-    group
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(6));
-    group.throughput(Throughput::Elements(SLEEPS));
-    group.bench_function("evloop", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| evloop_sleeps(false)).sum())
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| tokio_sleeps(false)).sum())
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("timers_paused");
-    group.sampling_mode(SamplingMode::Flat);
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(7));
-    group.throughput(Throughput::Elements(SLEEPS));
-    group.bench_function("evloop", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| evloop_sleeps(true)).sum())
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| tokio_sleeps(true)).sum())
-    });
-    group.finish();
+    let (evloop, tokio) = (|| evloop_sleeps(false), || tokio_sleeps(false));
+    common::side_by_side(c, "timers", SLEEPS, Plan::flat(6), evloop, tokio);
+    let (evloop, tokio) = (|| evloop_sleeps(true), || tokio_sleeps(true));
+    common::side_by_side(c, "timers_paused", SLEEPS, Plan::flat(7), evloop, tokio);
 }
 
 criterion_group!(benches, timers);

@@ -19,7 +19,10 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+mod common;
+use common::Plan;
 
 /// Tasks per iteration.
 const TASKS: usize = 1_000;
@@ -70,19 +73,15 @@ fn tokio_yields() -> Duration {
 }
 
 fn yield_now(c: &mut Criterion) {
-    let mut group = c.benchmark_group("yield");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
-    group.throughput(Throughput::Elements((TASKS * YIELDS) as u64));
-    group.bench_function("evloop", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| evloop_yields()).sum())
-    });
-    group.bench_function("tokio", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| tokio_yields()).sum())
-    });
-    group.finish();
+    let yields = (TASKS * YIELDS) as u64;
+    common::side_by_side(
+        c,
+        "yield",
+        yields,
+        Plan::secs(5),
+        evloop_yields,
+        tokio_yields,
+    );
 }
 
 criterion_group!(benches, yield_now);
