@@ -501,3 +501,22 @@ fn dropping_the_runtime_drops_its_waiting_tasks_and_closes_their_sockets() {
     // Its listener went with it: the port no longer accepts connections.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn a_join_error_names_the_task_it_is_about() {
+    let rt = paused();
+    rt.block_on(async {
+        let named = evloop::task::Builder::new()
+            .name("download")
+            .spawn(async { panic!("disk full") });
+        let err = named.await.unwrap_err();
+        assert_eq!(err.name(), Some("download"));
+        assert_eq!(err.to_string(), "task `download` panicked: disk full");
+
+        let unnamed = spawn(sleep(secs(5)));
+        unnamed.abort();
+        let err = unnamed.await.unwrap_err();
+        assert_eq!(err.name(), None);
+        assert_eq!(err.to_string(), format!("task-{} was cancelled", err.id()));
+    });
+}

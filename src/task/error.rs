@@ -19,6 +19,8 @@ use std::fmt;
 /// ```
 pub struct JoinError {
     id: u64,
+    /// The task's name, if it had one: errors are read by people.
+    name: Option<Box<str>>,
     repr: Repr,
 }
 
@@ -45,20 +47,26 @@ struct Payload(Box<dyn Any + Send + 'static>);
 unsafe impl Sync for Payload {}
 
 impl JoinError {
-    pub(crate) fn cancelled(id: u64) -> JoinError {
+    pub(crate) fn cancelled(id: u64, name: Option<Box<str>>) -> JoinError {
         JoinError {
             id,
+            name,
             repr: Repr::Cancelled,
         }
     }
 
-    pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+    pub(crate) fn panic(
+        id: u64,
+        name: Option<Box<str>>,
+        payload: Box<dyn Any + Send + 'static>,
+    ) -> JoinError {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned());
         JoinError {
             id,
+            name,
             repr: Repr::Panic {
                 message,
                 payload: Payload(payload),
@@ -79,6 +87,20 @@ impl JoinError {
     /// The id of the task that failed.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The name of the task that failed, if it was spawned with one
+    /// (`task::Builder::name`).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// How the task is called in messages: `` task `name` `` or `task-N`.
+    fn who(&self) -> String {
+        match &self.name {
+            Some(name) => format!("task `{name}`"),
+            None => format!("task-{}", self.id),
+        }
     }
 
     /// The panic's message, when it was a string (as `panic!("...")` makes).
@@ -110,10 +132,10 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "task-{} was cancelled", self.id),
+            Repr::Cancelled => write!(f, "{} was cancelled", self.who()),
             Repr::Panic { .. } => match self.panic_message() {
-                Some(msg) => write!(f, "task-{} panicked: {msg}", self.id),
-                None => write!(f, "task-{} panicked", self.id),
+                Some(msg) => write!(f, "{} panicked: {msg}", self.who()),
+                None => write!(f, "{} panicked", self.who()),
             },
         }
     }
@@ -122,11 +144,11 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled(task-{})", self.id),
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.who()),
             Repr::Panic { .. } => write!(
                 f,
-                "JoinError::Panic(task-{}, {:?})",
-                self.id,
+                "JoinError::Panic({}, {:?})",
+                self.who(),
                 self.panic_message()
             ),
         }

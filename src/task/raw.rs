@@ -171,7 +171,10 @@ where
 
         if self.header.cancelled.load(Ordering::Acquire) {
             let id = self.header.id;
-            self.finish(state, Err(JoinError::cancelled(id)));
+            self.finish(
+                state,
+                Err(JoinError::cancelled(id, self.header.name.clone())),
+            );
             return PollOutcome::Cancelled;
         }
 
@@ -196,7 +199,10 @@ where
             }
             Err(payload) => {
                 let id = self.header.id;
-                self.finish(state, Err(JoinError::panic(id, payload)));
+                self.finish(
+                    state,
+                    Err(JoinError::panic(id, self.header.name.clone(), payload)),
+                );
                 PollOutcome::Panicked
             }
         }

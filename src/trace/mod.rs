@@ -221,7 +221,11 @@ impl Trace {
 
     fn by(&self, by: WakeSource) -> String {
         match by {
-            WakeSource::Task(id) => format!("task {}", self.name(id)),
+            // "task ada", but "task-3" rather than "task task-3".
+            WakeSource::Task(id) => match self.name(id) {
+                name if name == format!("task-{id}") => name,
+                name => format!("task {name}"),
+            },
             WakeSource::Main => "main".to_string(),
             WakeSource::Timer => "timer".to_string(),
             WakeSource::Io(token) => format!("io#{token}"),
