@@ -18,6 +18,11 @@
 //!   is spent waiting: what is left is spawning, inserting, cascading and
 //!   firing — the wheel's overhead, isolated.
 //!
+//! - `gather` — lesson 05 at scale: 10,000 one-second sleeps joined in one
+//!   task (`evloop::join_all`; tokio has no `join_all` of its own, so its side
+//!   uses futures-util's, which tokio users reach for). The floor is 1 s; the
+//!   figure says how far above it each runtime lands.
+//!
 //! Each iteration gets a fresh runtime; only `block_on` is timed.
 //! tokio is `Builder::new_current_thread().enable_all()`: one thread, like evloop.
 //!
@@ -79,6 +84,33 @@ fn tokio_sleeps(paused: bool) -> Duration {
     start.elapsed()
 }
 
+/// Sleeps gathered per `gather` iteration, and how long each one is.
+const GATHERED: u64 = 10_000;
+const GATHER_SLEEP: Duration = Duration::from_secs(1);
+
+fn evloop_gather() -> Duration {
+    let rt = evloop::Runtime::new().unwrap();
+    let start = Instant::now();
+    rt.block_on(evloop::join_all(
+        (0..GATHERED).map(|_| evloop::time::sleep(GATHER_SLEEP)),
+    ));
+    start.elapsed()
+}
+
+fn tokio_gather() -> Duration {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    // The sleeps are made inside the runtime: tokio's need its timer to exist.
+    rt.block_on(async {
+        futures_util::future::join_all((0..GATHERED).map(|_| tokio::time::sleep(GATHER_SLEEP)))
+            .await
+    });
+    start.elapsed()
+}
+
 fn timers(c: &mut Criterion) {
     // One iteration takes at least 500 ms: flat sampling runs exactly one
     // iteration per sample instead of criterion's usual 1, 2, 3, ... ramp.
@@ -86,6 +118,14 @@ fn timers(c: &mut Criterion) {
     common::side_by_side(c, "timers", SLEEPS, Plan::flat(6), evloop, tokio);
     let (evloop, tokio) = (|| evloop_sleeps(true), || tokio_sleeps(true));
     common::side_by_side(c, "timers_paused", SLEEPS, Plan::flat(7), evloop, tokio);
+    common::side_by_side(
+        c,
+        "gather",
+        GATHERED,
+        Plan::flat(12),
+        evloop_gather,
+        tokio_gather,
+    );
 }
 
 criterion_group!(benches, timers);
