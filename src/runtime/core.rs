@@ -192,7 +192,7 @@ impl Core {
         (outcome, took, Some(ended))
     }
 
-    /// asyncio's debug-mode "Executing <Task> took 0.250 seconds", made
+    /// asyncio's debug-mode "Executing `<Task>` took 0.250 seconds", made
     /// specific: who blocked, for how long, and what to do instead.
     fn report_slow_poll(&self, name: &str, id: u64, took: Duration, threshold: Duration) {
         bump(&self.counters.slow_polls, 1);

@@ -12,7 +12,7 @@
 //!   same on every run under a paused clock);
 //! - [`Trace::to_svg`]: a picture of the run — one lane per task, polls as
 //!   bars, an arrow from whoever woke a task to the task — as the book draws
-//!   every lesson (the drawing lives in `svg.rs`);
+//!   every lesson (the drawing lives in `svg/`);
 //! - [`Trace::to_chrome_json`]: Chrome Trace Event JSON: open it in
 //!   <https://ui.perfetto.dev> to zoom through a long run, one lane per task.
 
