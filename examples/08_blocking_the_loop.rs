@@ -3,10 +3,11 @@
 //! The loop has one thread. A task that calls `std::thread::sleep` (or reads a
 //! file, or hashes a password) inside a poll holds that thread: no other task
 //! runs, no timer fires, until it returns. asyncio's debug mode reports such a
-//! callback ("Executing <Task ...> took 2.003 seconds"); evloop always does,
+//! callback ("Executing <Task ...> took 2.003 seconds"); evloop does the same
+//! in debug builds (and wherever `slow_poll_threshold` is set, as here),
 //! naming the task, with one line on stderr.
 //!
-//! Here a `heartbeat` task should beat four times while a `cruncher` task
+//! Here a `heartbeat` task should beat five times while a `cruncher` task
 //! works. First the cruncher blocks the loop, then it
 //! hands its blocking work to `spawn_blocking`.
 //!

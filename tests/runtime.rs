@@ -520,3 +520,16 @@ fn a_join_error_names_the_task_it_is_about() {
         assert_eq!(err.to_string(), format!("task-{} was cancelled", err.id()));
     });
 }
+
+#[test]
+fn the_block_on_future_is_checked_for_slow_polls_too() {
+    let rt = Runtime::builder()
+        .trace(true)
+        .slow_poll_threshold(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    // No task at all: `main` itself blocks the loop.
+    rt.block_on(async { std::thread::sleep(Duration::from_millis(20)) });
+    assert_eq!(rt.metrics().slow_polls, 1);
+    assert!(rt.trace().timeline().contains("SLOW   main held the loop"));
+}

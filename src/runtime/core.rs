@@ -138,7 +138,9 @@ impl Core {
         let (_, took, ended) = self.timed_poll(id, Activity::Task(id), started, || task.run());
         match (self.slow_poll_threshold, keep) {
             (Some(threshold), Some(task)) if took >= threshold => {
-                self.report_slow_poll(&task.header().display_name(), id, took, threshold);
+                let header = task.header();
+                let who = crate::task::describe(id, header.name.as_deref());
+                self.report_slow_poll(&who, id, took, threshold);
                 // Printing the warning took time too; don't bill it to the next task.
                 Some(Instant::now())
             }
@@ -194,13 +196,16 @@ impl Core {
 
     /// asyncio's debug-mode "Executing `<Task>` took 0.250 seconds", made
     /// specific: who blocked, for how long, and what to do instead.
-    fn report_slow_poll(&self, name: &str, id: u64, took: Duration, threshold: Duration) {
+    ///
+    /// `who` is how to name the culprit (`` task `fetcher` ``, `task-3`, or
+    /// the `block_on` future); `id` is its task id (0 for the `block_on` future).
+    pub(crate) fn report_slow_poll(&self, who: &str, id: u64, took: Duration, threshold: Duration) {
         bump(&self.counters.slow_polls, 1);
         if self.shared.tracing() {
             self.shared.record(EventKind::SlowPoll { task: id, took });
         }
         eprintln!(
-            "evloop warning: task `{name}` blocked the event loop for {:.3} s in one poll \
+            "evloop warning: {who} blocked the event loop for {:.3} s in one poll \
              (threshold {:.3} s); no other task ran meanwhile. Use `evloop::time::sleep` instead \
              of `std::thread::sleep`, and `evloop::spawn_blocking` for blocking or CPU-heavy work.",
             took.as_secs_f64(),

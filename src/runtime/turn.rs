@@ -106,13 +106,19 @@ impl Core {
             return false;
         }
         let started = self.timing().then(Instant::now);
-        let (outcome, _, _) = self.timed_poll(0, Activity::Main, started, || {
+        let (outcome, took, _) = self.timed_poll(0, Activity::Main, started, || {
             if main() {
                 PollOutcome::Ready
             } else {
                 PollOutcome::Pending
             }
         });
+        // The `block_on` future blocks the loop as surely as a task does.
+        if let Some(threshold) = self.slow_poll_threshold {
+            if took >= threshold {
+                self.report_slow_poll("the `block_on` future (main)", 0, took, threshold);
+            }
+        }
         outcome == PollOutcome::Ready
     }
 

@@ -97,10 +97,7 @@ impl JoinError {
 
     /// How the task is called in messages: `` task `name` `` or `task-N`.
     fn who(&self) -> String {
-        match &self.name {
-            Some(name) => format!("task `{name}`"),
-            None => format!("task-{}", self.id),
-        }
+        super::describe(self.id, self.name())
     }
 
     /// The panic's message, when it was a string (as `panic!("...")` makes).

@@ -23,6 +23,15 @@ use std::task::{Context, Poll};
 
 use crate::runtime::context;
 
+/// How messages name a task: `` task `fetcher` `` when it has a name, else
+/// `task-3`. (The slow-poll warning and `JoinError` both speak this way.)
+pub(crate) fn describe(id: u64, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("task `{name}`"),
+        None => format!("task-{id}"),
+    }
+}
+
 /// Spawn a future as a new task on the current runtime (asyncio's `create_task`).
 ///
 /// The task is queued, not run: it is first polled on the loop's next turn.

@@ -135,7 +135,8 @@ struct Slot {
 
 /// A link in a slot's list: a slab index in 4 bytes rather than an
 /// `Option<usize>`'s 16 (a wheel holds fewer than 4 billion timers). With the
-/// level and slot in a byte each, an entry holding a `Waker` is 48 bytes.
+/// level and slot in a byte each, an entry holding a `Waker` is 40 bytes (48
+/// with its slab place's generation).
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Link(u32);
 
