@@ -18,6 +18,12 @@ use std::fmt;
 /// });
 /// ```
 pub struct JoinError {
+    /// Boxed, so a `Result<T, JoinError>` is barely bigger than a `T`: every
+    /// task stores one for its output, and errors are rare.
+    inner: Box<Inner>,
+}
+
+struct Inner {
     id: u64,
     /// The task's name, if it had one: errors are read by people.
     name: Option<Box<str>>,
@@ -48,10 +54,9 @@ unsafe impl Sync for Payload {}
 
 impl JoinError {
     pub(crate) fn cancelled(id: u64, name: Option<Box<str>>) -> JoinError {
+        let repr = Repr::Cancelled;
         JoinError {
-            id,
-            name,
-            repr: Repr::Cancelled,
+            inner: Box::new(Inner { id, name, repr }),
         }
     }
 
@@ -64,45 +69,44 @@ impl JoinError {
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned());
+        let repr = Repr::Panic {
+            message,
+            payload: Payload(payload),
+        };
         JoinError {
-            id,
-            name,
-            repr: Repr::Panic {
-                message,
-                payload: Payload(payload),
-            },
+            inner: Box::new(Inner { id, name, repr }),
         }
     }
 
     /// Was the task aborted (`JoinHandle::abort`)?
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.inner.repr, Repr::Cancelled)
     }
 
     /// Did the task panic?
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic { .. })
+        matches!(self.inner.repr, Repr::Panic { .. })
     }
 
     /// The id of the task that failed.
     pub fn id(&self) -> u64 {
-        self.id
+        self.inner.id
     }
 
     /// The name of the task that failed, if it was spawned with one
     /// (`task::Builder::name`).
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.inner.name.as_deref()
     }
 
     /// How the task is called in messages: `` task `name` `` or `task-N`.
     fn who(&self) -> String {
-        super::describe(self.id, self.name())
+        super::describe(self.inner.id, self.name())
     }
 
     /// The panic's message, when it was a string (as `panic!("...")` makes).
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
+        match &self.inner.repr {
             Repr::Panic { message, .. } => message.as_deref(),
             Repr::Cancelled => None,
         }
@@ -119,7 +123,7 @@ impl JoinError {
 
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
+        match self.inner.repr {
             Repr::Panic { payload, .. } => Ok(payload.0),
             Repr::Cancelled => Err(self),
         }
@@ -128,7 +132,7 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &self.inner.repr {
             Repr::Cancelled => write!(f, "{} was cancelled", self.who()),
             Repr::Panic { .. } => match self.panic_message() {
                 Some(msg) => write!(f, "{} panicked: {msg}", self.who()),
@@ -140,7 +144,7 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &self.inner.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.who()),
             Repr::Panic { .. } => write!(
                 f,
