@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use crate::runtime::context;
 use crate::runtime::shared::Shared;
+use crate::runtime::Handle;
 use crate::task::JoinHandle;
 
 /// At most this many pool threads per runtime.
@@ -170,8 +171,12 @@ where
             .blocking_in_flight
             .fetch_add(1, Ordering::AcqRel);
         let job_slot = slot.clone();
+        let handle = Handle::new(core.shared.clone());
         core.blocking.submit(Box::new(move || {
+            // Inside the job, `Handle::current()` and `evloop::spawn` reach this runtime.
+            let guard = context::enter_handle(handle);
             let result = catch_unwind(AssertUnwindSafe(f));
+            drop(guard);
             let waker = {
                 let mut slot = job_slot.lock().unwrap_or_else(|e| e.into_inner());
                 slot.result = Some(result);
@@ -225,7 +230,10 @@ impl<R> Future for WaitBlocking<R> {
             match slot.result.take() {
                 Some(result) => result,
                 None => {
-                    slot.waker = Some(cx.waker().clone());
+                    let old = slot.waker.replace(cx.waker().clone());
+                    drop(slot); // a waker's drop may run a task's destructors: unlock first
+                    drop(old);
+                    context::record_wait(crate::task::WaitReason::Blocking);
                     return Poll::Pending;
                 }
             }

@@ -87,7 +87,7 @@ pub mod http;
 pub mod join;
 pub mod net;
 mod reactor;
-mod runtime;
+pub mod runtime;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -7,10 +7,13 @@
 //! finds it there.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::Rc;
 
 use super::core::{Activity, Core};
+use super::handle::Handle;
 use super::shared::Shared;
+use crate::task::{JoinHandle, WaitReason};
 use crate::trace::WakeSource;
 
 thread_local! {
@@ -18,12 +21,103 @@ thread_local! {
     /// The id of the runtime whose loop is running on this thread (0: none).
     /// A plain `Cell`, so a wake can ask "am I on the loop?" for a nanosecond.
     static LOOP: Cell<usize> = const { Cell::new(0) };
+    /// A runtime reachable from a thread that is not its loop's: set while a
+    /// `spawn_blocking` job runs, and inside `Handle::block_on`. `spawn` and
+    /// `Handle::current` fall back to it.
+    static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    /// What the task being polled waits on (`WaitReason::encode`), recorded by
+    /// the first leaf future that returns `Pending` during the poll.
+    static WAITING: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A poll is about to start: forget the previous task's wait reason.
+#[inline]
+pub(crate) fn begin_wait_record() {
+    WAITING.with(|w| w.set(0));
+}
+
+/// A leaf future is returning `Pending` because of `reason`. The first one
+/// recorded during a poll wins (in `timeout(d, read)`, the read).
+#[inline]
+pub(crate) fn record_wait(reason: WaitReason) {
+    let _ = WAITING.try_with(|w| {
+        if w.get() == 0 {
+            w.set(reason.encode());
+        }
+    });
+}
+
+/// The poll ended: what did it wait on?
+#[inline]
+pub(crate) fn end_wait_record() -> WaitReason {
+    WaitReason::decode(WAITING.with(|w| w.replace(0)))
+}
+
+/// The runtime reachable from this thread: the one whose loop (or `enter`)
+/// is current here, else the handle of a blocking job or `Handle::block_on`.
+pub(crate) fn current_handle() -> Option<Handle> {
+    try_with_core(|core| Handle::new(core.shared.clone()))
+        .or_else(|| HANDLE.try_with(|h| h.borrow().clone()).ok().flatten())
+}
+
+/// Spawn on the runtime reachable from this thread (see [`current_handle`]).
+///
+/// # Panics
+/// Where no runtime is reachable, naming `what` was called.
+#[track_caller]
+pub(crate) fn spawn<F>(what: &str, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut job = Some((future, name));
+    // The common case first: on the loop's thread, straight into its list.
+    let spawned = try_with_core(|core| {
+        let (future, name) = job.take().expect("taken once");
+        core.spawn(future, name)
+    });
+    if let Some(handle) = spawned {
+        return handle;
+    }
+    let (future, name) = job.take().expect("taken once");
+    match HANDLE.try_with(|h| h.borrow().clone()).ok().flatten() {
+        Some(handle) => handle.spawn_named(future, name),
+        None => panic!(
+            "`{what}` must be called inside evloop::run or Runtime::block_on, or in a \
+             spawn_blocking job (there is no event loop running on this thread)"
+        ),
+    }
+}
+
+/// Make `handle` this thread's fallback runtime until the guard drops.
+pub(crate) fn enter_handle(handle: Handle) -> HandleGuard {
+    let previous = HANDLE.with(|h| h.borrow_mut().replace(handle));
+    HandleGuard { previous }
+}
+
+/// Restores the previous fallback runtime when dropped.
+pub(crate) struct HandleGuard {
+    previous: Option<Handle>,
+}
+
+impl Drop for HandleGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let ours = HANDLE.with(|h| std::mem::replace(&mut *h.borrow_mut(), previous));
+        drop(ours); // after the borrow ends
+    }
 }
 
 /// Is the loop of runtime `runtime_id` running on this thread right now?
 #[inline]
 pub(crate) fn on_loop_thread(runtime_id: usize) -> bool {
     LOOP.with(|running| running.get() == runtime_id)
+}
+
+/// Is any runtime's loop running on this thread?
+#[inline]
+pub(crate) fn on_any_loop_thread() -> bool {
+    LOOP.with(|running| running.get() != 0)
 }
 
 /// Run `f` with the current runtime, or panic with a message that says what to do.
@@ -53,7 +147,7 @@ pub(crate) fn wake_source(shared: &Shared) -> WakeSource {
             return WakeSource::OtherThread;
         }
         match core.activity.get() {
-            Activity::Task(id) => WakeSource::Task(id),
+            Activity::Task(id) => WakeSource::Task(id.0),
             Activity::Main => WakeSource::Main,
             Activity::Timers => WakeSource::Timer,
             Activity::Io(token) => WakeSource::Io(token),
@@ -99,6 +193,27 @@ pub(crate) fn enter(core: Rc<Core>) -> Enter {
     Enter {
         owner,
         _not_send: std::marker::PhantomData,
+    }
+}
+
+/// Make `core` current for dropping its runtime, whatever is current now:
+/// destructors that run during the drop find *this* runtime. Whatever was
+/// current before comes back when the guard drops.
+pub(crate) fn enter_for_drop(core: Rc<Core>) -> DropEnter {
+    let previous = CURRENT.with(|cur| cur.borrow_mut().replace(core));
+    DropEnter { previous }
+}
+
+/// Returned by [`enter_for_drop`].
+pub(crate) struct DropEnter {
+    previous: Option<Rc<Core>>,
+}
+
+impl Drop for DropEnter {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let ours = CURRENT.with(|cur| std::mem::replace(&mut *cur.borrow_mut(), previous));
+        drop(ours); // after the borrow ends: dropping the core drops what it holds
     }
 }
 

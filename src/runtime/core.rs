@@ -13,12 +13,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+use super::log;
+use super::owned::OwnedTasks;
 use super::shared::{Ready, Shared};
 use super::Metrics;
 use crate::blocking::BlockingPool;
 use crate::reactor::Reactor;
-use crate::task::raw::Task;
-use crate::task::JoinHandle;
+use crate::task::raw::UNOWNED;
+use crate::task::state::{RUNNING, SCHEDULED};
+use crate::task::{JoinHandle, TaskId, TaskInfo, TaskState};
 use crate::time::wheel::TimerWheel;
 use crate::trace::{EventKind, PollOutcome};
 
@@ -27,8 +30,8 @@ use crate::trace::{EventKind, PollOutcome};
 pub(crate) enum Activity {
     /// Between steps, or not in a turn.
     Idle,
-    /// Polling task N (step 1).
-    Task(u64),
+    /// Polling a task (step 1).
+    Task(TaskId),
     /// Polling the `block_on` future (step 2).
     Main,
     /// Dispatching I/O events (step 4).
@@ -40,7 +43,6 @@ pub(crate) enum Activity {
 /// Counters kept by the loop thread (`Cell`s: no atomics needed).
 #[derive(Default)]
 pub(crate) struct Counters {
-    pub(crate) tasks_spawned: Cell<u64>,
     pub(crate) polls: Cell<u64>,
     pub(crate) timers_fired: Cell<u64>,
     pub(crate) io_events: Cell<u64>,
@@ -58,6 +60,8 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     /// Consumer end of the run queue (the producer end is in `Shared`).
     pub(crate) queue: Receiver<Ready>,
+    /// Every task spawned and not yet finished: dropping the runtime cancels them.
+    owned: RefCell<OwnedTasks>,
     /// Deadlines in 1 ms ticks since the runtime started, each with the waker
     /// of the `Sleep` waiting for it.
     pub(crate) wheel: RefCell<TimerWheel<Waker>>,
@@ -72,7 +76,6 @@ pub(crate) struct Core {
     pub(crate) slow_poll_threshold: Option<Duration>,
     /// Inside `block_on` or `turn`: running the loop again would re-enter it.
     pub(crate) running: Cell<bool>,
-    next_task_id: Cell<u64>,
 }
 
 impl Core {
@@ -85,6 +88,7 @@ impl Core {
         Core {
             shared,
             queue,
+            owned: RefCell::new(OwnedTasks::default()),
             wheel: RefCell::new(TimerWheel::new()),
             due: RefCell::new(Vec::new()),
             reactor,
@@ -93,26 +97,26 @@ impl Core {
             activity: Cell::new(Activity::Idle),
             slow_poll_threshold,
             running: Cell::new(false),
-            next_task_id: Cell::new(1),
         }
     }
 
-    /// Wrap `future` in a task and queue it. It runs on the next turn.
+    /// Wrap `future` in a task, own it, and queue it. It runs on the next turn.
     pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let id = self.next_task_id.get();
-        self.next_task_id.set(id + 1);
-        bump(&self.counters.tasks_spawned, 1);
-        if self.shared.tracing() {
-            let name = name.as_deref().map(str::to_string);
-            self.shared.record(EventKind::Spawn { task: id, name });
+        let task = self.shared.new_task(future, name);
+        let handle = JoinHandle::new(task.clone());
+        if self.shared.is_closed() {
+            // A destructor spawning while the runtime is dropped: the task
+            // is born cancelled, and its handle says so.
+            crate::task::raw::Runnable::shutdown(&*task);
+            return handle;
         }
-        let task = Task::new(future, id, name, self.shared.clone());
-        self.shared.schedule(task.clone());
-        JoinHandle::new(task)
+        self.owned.borrow_mut().insert(task.clone());
+        self.shared.schedule(task);
+        handle
     }
 
     /// Poll one task from the run queue, timing the poll if timing is on.
@@ -129,23 +133,82 @@ impl Core {
     ) -> Option<Instant> {
         let header = task.header();
         let id = header.id;
+        // Spawned from another thread: the loop owns it from its first poll.
+        let mut slot = header.owned_slot.load(std::sync::atomic::Ordering::Relaxed);
+        if slot == UNOWNED {
+            slot = self.owned.borrow_mut().insert(task.clone());
+        }
         if let Some(polled) = polled {
             polled.push(header.display_name());
         }
         // `run` consumes the queue's reference to the task. Keep one more only
         // when a slow poll may have to be reported by name.
         let keep = self.slow_poll_threshold.map(|_| task.clone());
-        let (_, took, ended) = self.timed_poll(id, Activity::Task(id), started, || task.run());
+        let (outcome, took, ended) =
+            self.timed_poll(id, Activity::Task(id), started, || task.run());
+        if outcome.is_some_and(|o| o != PollOutcome::Pending) {
+            // Finished: the runtime no longer owns it. Dropped after the
+            // borrow ends — it may be the last reference.
+            let done = self.owned.borrow_mut().remove(slot);
+            drop(done);
+        }
         match (self.slow_poll_threshold, keep) {
             (Some(threshold), Some(task)) if took >= threshold => {
                 let header = task.header();
-                let who = crate::task::describe(id, header.name.as_deref());
+                let who = crate::task::describe(id.0, header.name.as_deref());
                 self.report_slow_poll(&who, id, took, threshold);
                 // Printing the warning took time too; don't bill it to the next task.
                 Some(Instant::now())
             }
             _ => ended,
         }
+    }
+
+    /// The runtime is being dropped: cancel every task it owns, and every task
+    /// still on its way in through the run queue. Dropping a future runs its
+    /// destructors, which may wake or spawn; a spawn now is born cancelled,
+    /// and a wake queues a task we sweep on the next round.
+    pub(crate) fn shutdown(&self) {
+        self.shared.close();
+        loop {
+            let mut tasks = self.owned.borrow_mut().take_all();
+            tasks.extend(self.queue.try_iter());
+            if tasks.is_empty() {
+                break;
+            }
+            for task in &tasks {
+                task.shutdown();
+            }
+            drop(tasks); // outside every borrow: these may be last references
+        }
+    }
+
+    /// The live tasks, by id, with their state and what they wait on.
+    pub(crate) fn tasks(&self) -> Vec<TaskInfo> {
+        let mut tasks: Vec<TaskInfo> = self
+            .owned
+            .borrow()
+            .iter()
+            .map(|task| {
+                let header = task.header();
+                let snapshot = header.snapshot();
+                let state = if snapshot.has(RUNNING) {
+                    TaskState::Running
+                } else if snapshot.has(SCHEDULED) {
+                    TaskState::Scheduled
+                } else {
+                    TaskState::Idle
+                };
+                TaskInfo {
+                    id: header.id.0,
+                    name: header.display_name(),
+                    state,
+                    waiting_on: header.waiting(),
+                }
+            })
+            .collect();
+        tasks.sort_by_key(|t| t.id);
+        tasks
     }
 
     /// Should polls be timed? Only when someone will read the times: the
@@ -165,21 +228,23 @@ impl Core {
     /// (zero when not timing), and when it ended.
     pub(crate) fn timed_poll(
         &self,
-        id: u64,
+        id: TaskId,
         activity: Activity,
         started: Option<Instant>,
-        poll: impl FnOnce() -> PollOutcome,
-    ) -> (PollOutcome, Duration, Option<Instant>) {
-        let traced = self.shared.record_poll_start(id);
+        poll: impl FnOnce() -> Option<PollOutcome>,
+    ) -> (Option<PollOutcome>, Duration, Option<Instant>) {
+        let traced = self.shared.record_poll_start(id.0);
         self.activity.set(activity);
         let outcome = poll();
         self.activity.set(Activity::Idle);
-        if id != 0 {
+        if id != TaskId::MAIN {
             bump(&self.counters.polls, 1);
         }
+        // A stale queue entry did nothing; the trace still shows its (empty) poll.
+        let shown = outcome.unwrap_or(PollOutcome::Ready);
         let Some(started) = started else {
             if let Some(index) = traced {
-                self.shared.record_poll_end(index, outcome, Duration::ZERO);
+                self.shared.record_poll_end(index, shown, Duration::ZERO);
             }
             return (outcome, Duration::ZERO, None);
         };
@@ -189,7 +254,7 @@ impl Core {
             self.counters.longest_poll.set(took);
         }
         if let Some(index) = traced {
-            self.shared.record_poll_end(index, outcome, took);
+            self.shared.record_poll_end(index, shown, took);
         }
         (outcome, took, Some(ended))
     }
@@ -199,24 +264,30 @@ impl Core {
     ///
     /// `who` is how to name the culprit (`` task `fetcher` ``, `task-3`, or
     /// the `block_on` future); `id` is its task id (0 for the `block_on` future).
-    pub(crate) fn report_slow_poll(&self, who: &str, id: u64, took: Duration, threshold: Duration) {
+    pub(crate) fn report_slow_poll(
+        &self,
+        who: &str,
+        id: TaskId,
+        took: Duration,
+        threshold: Duration,
+    ) {
         bump(&self.counters.slow_polls, 1);
         if self.shared.tracing() {
-            self.shared.record(EventKind::SlowPoll { task: id, took });
+            self.shared.record(EventKind::SlowPoll { task: id.0, took });
         }
-        eprintln!(
+        log::warn(format_args!(
             "evloop warning: {who} blocked the event loop for {:.3} s in one poll \
              (threshold {:.3} s); no other task ran meanwhile. Use `evloop::time::sleep` instead \
              of `std::thread::sleep`, and `evloop::spawn_blocking` for blocking or CPU-heavy work.",
             took.as_secs_f64(),
             threshold.as_secs_f64(),
-        );
+        ));
     }
 
     pub(crate) fn metrics(&self) -> Metrics {
         let c = &self.counters;
         Metrics {
-            tasks_spawned: c.tasks_spawned.get(),
+            tasks_spawned: self.shared.tasks_spawned(),
             polls: c.polls.get(),
             wakes: self.shared.wakes.load(std::sync::atomic::Ordering::Relaxed),
             timers_fired: c.timers_fired.get(),

@@ -2,7 +2,7 @@
 //!
 //! A `Runtime` is one event loop on one thread. [`Runtime::block_on`] (or
 //! [`run`], asyncio's `asyncio.run`) drives a future to completion by running
-//! [turns](turn) of the loop until that future is done. For learning and
+//! [turns](Runtime::turn) of the loop until that future is done. For learning and
 //! testing, [`Runtime::spawn`] queues tasks without running anything and
 //! [`Runtime::turn`] runs exactly one turn and reports what it did.
 //!
@@ -10,11 +10,19 @@
 //! - `core` — what only the loop thread touches (the queue's receiver, wheel, reactor).
 //! - `turn` — the five steps of one turn.
 //! - `context` — the thread-local "current runtime" that `spawn` and `sleep` find.
+//! - `owned` — the owned-task list: every live task, so dropping the runtime cancels them.
+//! - `handle` — [`Handle`]: the runtime, reachable from any thread.
+//! - `log` — warnings on stderr that never block the loop.
 
 pub(crate) mod context;
 pub(crate) mod core;
+mod handle;
+pub(crate) mod log;
+mod owned;
 pub(crate) mod shared;
 mod turn;
+
+pub use handle::Handle;
 
 use std::future::Future;
 use std::io;
@@ -30,7 +38,7 @@ use self::core::Core;
 use self::shared::Shared;
 use self::turn::TurnOptions;
 use crate::reactor::{Reactor, WAKE_TOKEN};
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, TaskInfo};
 use crate::time::clock::Clock;
 use crate::trace::{EventKind, Trace};
 
@@ -319,6 +327,32 @@ impl Runtime {
         self.core.metrics()
     }
 
+    /// The tasks this runtime owns right now (spawned, not finished), by id:
+    /// each one's name, whether it is queued, and what it waits on — asyncio's
+    /// `all_tasks()`, plus the answer to "why is it stuck?".
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evloop::task::WaitReason;
+    /// let rt = evloop::Runtime::builder().start_paused(true).build().unwrap();
+    /// let (tx, mut rx) = evloop::sync::mpsc::channel::<u8>(1);
+    /// rt.spawn_named("sleeper", evloop::time::sleep(Duration::from_secs(5)));
+    /// rt.spawn_named("reader", async move { rx.recv().await });
+    /// rt.turn();
+    /// let tasks = rt.tasks();
+    /// assert_eq!(tasks[0].name, "sleeper");
+    /// assert_eq!(tasks[1].name, "reader");
+    /// # drop(tx);
+    /// ```
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.core.tasks()
+    }
+
+    /// A [`Handle`] to this runtime, to spawn onto it from other threads.
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.core.shared.clone())
+    }
+
     /// The runtime's clock: time since it started (virtual when paused).
     pub fn elapsed(&self) -> Duration {
         self.core.shared.clock.elapsed()
@@ -326,17 +360,22 @@ impl Runtime {
 }
 
 impl Drop for Runtime {
-    /// Drop every task the runtime still holds. A pending task is owned by
-    /// whatever holds its waker — the run queue, a timer, a socket — so we
-    /// empty all three. Each is taken out first and dropped afterwards, because
-    /// dropping a task's future runs its destructors (a `Sleep` leaving the
-    /// wheel, a socket leaving the reactor), which must find nothing borrowed.
+    /// Cancel every task the runtime owns, then let go of the timers and sockets.
+    ///
+    /// Each task's future is dropped here, with this runtime current, so its
+    /// destructors may still call runtime functions (a spawn now gives a task
+    /// that is already cancelled). Every `JoinHandle` then resolves to a
+    /// cancelled `JoinError`, wherever it is held. Wakers are taken out first
+    /// and dropped afterwards: dropping one may drop a whole task, whose
+    /// destructors must find nothing borrowed.
     fn drop(&mut self) {
         let core = &self.core;
-        let queued: Vec<_> = core.queue.try_iter().collect();
+        let _enter = context::enter_for_drop(core.clone());
+        core.shutdown();
         let timers = std::mem::take(&mut *core.wheel.borrow_mut());
         let io_wakers = core.reactor.take_all_wakers();
-        drop((queued, timers, io_wakers));
+        drop((timers, io_wakers));
+        log::flush();
     }
 }
 

@@ -13,11 +13,14 @@
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crossbeam_channel::Sender;
-
-use crate::task::raw::Runnable;
-use crate::time::clock::Clock;
+use std::future::Future;
 use std::time::Duration;
+
+use crossbeam_channel::{SendError, Sender};
+
+use crate::task::raw::{Runnable, Task};
+use crate::task::TaskId;
+use crate::time::clock::Clock;
 
 use crate::trace::{Event, EventKind, PollOutcome};
 
@@ -50,6 +53,11 @@ pub(crate) struct Shared {
     pub(crate) blocking_in_flight: AtomicUsize,
     /// Tells runtimes apart, so a wake knows whether it is on its own loop's thread.
     pub(crate) id: usize,
+    /// The next task id (ids start at 1; 0 is the `block_on` future). Atomic,
+    /// because `Handle::spawn` may be called from any thread.
+    next_task_id: AtomicU64,
+    /// The runtime is being dropped: new tasks are cancelled as they are made.
+    closed: AtomicBool,
     /// The thread that owns the loop (a `Runtime` is not `Send`, so it never
     /// changes): a wake from this thread between turns comes from "the runtime".
     pub(crate) owner: std::thread::ThreadId,
@@ -74,16 +82,52 @@ impl Shared {
             wakes: AtomicU64::new(0),
             blocking_in_flight: AtomicUsize::new(0),
             id,
+            next_task_id: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
             owner: std::thread::current().id(),
         }
+    }
+
+    /// Make a task for `future` with the next id (and trace its spawn). The
+    /// caller queues it and hands out its `JoinHandle`.
+    pub(crate) fn new_task<F>(self: &Arc<Self>, future: F, name: Option<Box<str>>) -> Arc<Task<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = TaskId(self.next_task_id.fetch_add(1, Ordering::Relaxed));
+        if self.tracing() {
+            let name = name.as_deref().map(str::to_string);
+            self.record(EventKind::Spawn { task: id.0, name });
+        }
+        Task::new(future, id, name, self.clone())
+    }
+
+    /// How many tasks were ever made (a metric).
+    pub(crate) fn tasks_spawned(&self) -> u64 {
+        self.next_task_id.load(Ordering::Relaxed) - 1
+    }
+
+    /// The runtime is being dropped: from now on, new tasks are cancelled at birth.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// Is the runtime being (or been) dropped?
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Put a task on the run queue (it was woken, or just spawned) and, if the
     /// loop is parked, interrupt it.
     pub(crate) fn schedule(&self, task: Ready) {
-        // The receiver lives as long as the runtime; after the runtime is gone a
-        // late wake has nowhere to go, and dropping the task is the right thing.
-        let _ = self.queue.send(task);
+        // The receiver lives as long as the runtime. A task pushed after the
+        // runtime is gone (spawned from another thread at that very moment)
+        // comes back here: cancel it, so its `JoinHandle` still resolves.
+        if let Err(SendError(task)) = self.queue.send(task) {
+            task.shutdown();
+            return;
+        }
         self.notify();
     }
 

@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::core::{Activity, Core};
+use crate::task::TaskId;
 use crate::time::{duration_to_tick, tick_to_duration};
 use crate::trace::{EventKind, PollOutcome};
 
@@ -106,20 +107,25 @@ impl Core {
             return false;
         }
         let started = self.timing().then(Instant::now);
-        let (outcome, took, _) = self.timed_poll(0, Activity::Main, started, || {
-            if main() {
+        let (outcome, took, _) = self.timed_poll(TaskId::MAIN, Activity::Main, started, || {
+            Some(if main() {
                 PollOutcome::Ready
             } else {
                 PollOutcome::Pending
-            }
+            })
         });
         // The `block_on` future blocks the loop as surely as a task does.
         if let Some(threshold) = self.slow_poll_threshold {
             if took >= threshold {
-                self.report_slow_poll("the `block_on` future (main)", 0, took, threshold);
+                self.report_slow_poll(
+                    "the `block_on` future (main)",
+                    TaskId::MAIN,
+                    took,
+                    threshold,
+                );
             }
         }
-        outcome == PollOutcome::Ready
+        outcome == Some(PollOutcome::Ready)
     }
 
     /// Is anything ready to run right now?

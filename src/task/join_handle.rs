@@ -45,7 +45,7 @@ impl<T> JoinHandle<T> {
 
     /// The task's id: `N` in `task-N`, unique within its runtime.
     pub fn id(&self) -> u64 {
-        self.raw.header().id
+        self.raw.header().id.0
     }
 
     /// The task's name, if it was spawned with `task::Builder::name`.
@@ -59,6 +59,14 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.raw.poll_join(cx)
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    /// Detach: the task runs on; its output is dropped when it finishes (or
+    /// now, if it already has — a panic in that drop is contained and logged).
+    fn drop(&mut self) {
+        self.raw.drop_join_handle();
     }
 }
 

@@ -10,18 +10,40 @@
 //! waker by hand, with a `RawWakerVTable`, to show what `ArcWake` saves us).
 
 pub(crate) mod raw;
+pub(crate) mod state;
 
 mod error;
 mod join_handle;
+mod wait;
 
 pub use error::JoinError;
 pub use join_handle::JoinHandle;
+pub use wait::{TaskInfo, TaskState, WaitReason};
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::runtime::context;
+
+/// A task's id inside the crate: `task-N` is `TaskId(N)`, and the `block_on`
+/// future, which is not a task but is polled like one, is [`TaskId::MAIN`].
+/// The public API and the trace speak plain `u64`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The `block_on` future ("main" in the trace).
+    pub(crate) const MAIN: TaskId = TaskId(0);
+}
+
+/// The message of a panic payload, when it is a string (as `panic!("...")` makes).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
 
 /// How messages name a task: `` task `fetcher` `` when it has a name, else
 /// `task-3`. (The slow-poll warning and `JoinError` both speak this way.)
@@ -53,7 +75,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    context::with_core("evloop::spawn", |core| core.spawn(future, None))
+    context::spawn("evloop::spawn", future, None)
 }
 
 /// Spawn with options: for now, a name that the trace, `Turn::polled` and the
@@ -91,9 +113,7 @@ impl Builder {
         F::Output: Send + 'static,
     {
         let name = self.name.map(String::into_boxed_str);
-        context::with_core("evloop::task::Builder::spawn", |core| {
-            core.spawn(future, name)
-        })
+        context::spawn("evloop::task::Builder::spawn", future, name)
     }
 }
 

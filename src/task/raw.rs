@@ -1,59 +1,66 @@
-//! The task: a spawned future, its state, and its waker — in one allocation.
+//! The task: a spawned future, its state word, and its waker — in one allocation.
 //!
-//! A task is an `Arc<Task<F>>`. The run queue holds it as `Arc<dyn Runnable>`
-//! (so tasks of every future type share one queue), the `JoinHandle` holds it
-//! as `Arc<dyn JoinTarget<T>>` (so it can read the output), and every `Waker`
-//! for it is the same `Arc` seen through `futures_task::ArcWake`. The future,
-//! the output, the join waker and the flags all live in that one allocation.
+//! A task is an `Arc<Task<F>>`. The run queue and the runtime's owned-task
+//! list hold it as `Arc<dyn Runnable>` (so tasks of every future type share one
+//! queue), the `JoinHandle` holds it as `Arc<dyn JoinTarget<T>>` (so it can
+//! read the output), and every `Waker` for it is the same `Arc` seen through
+//! `futures_task::ArcWake`.
 //!
-//! ## The state machine
+//! There is no lock. Who may touch the future, the output and the join waker
+//! is decided by the task's [state word](super::state): the loop owns the
+//! stage while `RUNNING`; the `JoinHandle` owns the output once `COMPLETE`;
+//! the join waker slot changes hands through `JOIN_WAKER`. The chapter on the
+//! task draws the transitions as a table.
 //!
 //! ```text
 //!   spawn ──▶ Running(future) ──poll: Ready(v)────▶ Finished(Ok(v)) ──JoinHandle takes it──▶ Consumed
 //!                 │  ▲  └─────poll panicked───────▶ Finished(Err(Panic))
 //!                 │  └── Pending: a waker was stored somewhere; a wake re-queues the task
-//!                 └──── abort(), then polled ─────▶ Finished(Err(Cancelled))   (the future is dropped here)
+//!                 └──── abort(), or the runtime dropped ──▶ Finished(Err(Cancelled))   (the future is dropped here)
 //! ```
 //!
-//! ## The `scheduled` flag
-//!
-//! Invariant: *a task is on the run queue at most once.* `scheduled` is true
-//! from the moment the task is queued until the loop starts polling it. A wake
-//! swaps it to true and only the wake that saw `false` pushes the task, so ten
-//! wakes before the next poll queue it once. The loop clears the flag *before*
-//! polling, so a wake that happens during the poll (`yield_now` wakes itself)
-//! queues it again for the next turn. A finished task keeps the flag set
-//! forever, so stale wakes of a finished task cost nothing.
+//! Every drop of a future or an output runs inside `catch_unwind`: a
+//! destructor that panics is contained exactly as a `poll` that panics is.
 
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ptr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures_task::{waker_ref, ArcWake};
 
-use super::JoinError;
+use super::state::{Snapshot, StartPoll, State, Wake, COMPLETE, JOIN_INTEREST, JOIN_WAKER};
+use super::{JoinError, TaskId, WaitReason};
 use crate::runtime::context;
+use crate::runtime::log;
 use crate::runtime::shared::Shared;
 use crate::trace::{EventKind, PollOutcome};
 
-/// What every task has, whatever its future: identity, flags, and the way back
-/// to its runtime's queue.
+/// Not yet in the runtime's owned-task list (spawned from another thread and
+/// still on its way through the run queue).
+pub(crate) const UNOWNED: usize = usize::MAX;
+
+/// What every task has, whatever its future: identity, state word, and the way
+/// back to its runtime's queue.
 pub(crate) struct Header {
+    /// Who may touch what: see `task/state.rs`.
+    pub(crate) state: State,
     /// Unique within the runtime, starting at 1; shown as `task-N`.
-    pub(crate) id: u64,
+    pub(crate) id: TaskId,
     /// The name given by `task::Builder::name`, if any.
     pub(crate) name: Option<Box<str>>,
-    /// On the run queue (or being put there). See the module doc.
-    scheduled: AtomicBool,
-    /// `abort()` was called: the next poll drops the future instead of polling it.
-    cancelled: AtomicBool,
-    /// The output is ready (or the task was cancelled); read without the lock.
-    complete: AtomicBool,
+    /// Where the task sits in the runtime's owned-task list. Written only by
+    /// the loop thread (at spawn or adoption), read by it at completion.
+    pub(crate) owned_slot: AtomicUsize,
+    /// What the task waited on after its last `Pending` poll, encoded
+    /// ([`WaitReason::encode`]); written by the loop after each poll.
+    waiting: AtomicU64,
     /// The runtime this task belongs to: its queue, its clock, its trace.
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Header {
@@ -61,8 +68,27 @@ impl Header {
     pub(crate) fn display_name(&self) -> String {
         match &self.name {
             Some(name) => name.to_string(),
-            None => format!("task-{}", self.id),
+            None => format!("task-{}", self.id.0),
         }
+    }
+
+    /// Has the task finished (output ready, panicked, or cancelled)?
+    pub(crate) fn is_complete(&self) -> bool {
+        self.state.load().has(COMPLETE)
+    }
+
+    /// The state word right now, for reports.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        self.state.load()
+    }
+
+    /// What the task waits on, as recorded after its last poll.
+    pub(crate) fn waiting(&self) -> WaitReason {
+        WaitReason::decode(self.waiting.load(Ordering::Relaxed))
+    }
+
+    fn cancelled_error(&self) -> JoinError {
+        JoinError::cancelled(self.id.0, self.name.clone())
     }
 }
 
@@ -70,7 +96,11 @@ impl Header {
 pub(crate) trait Runnable: Send + Sync {
     fn header(&self) -> &Header;
     /// Poll the future once (or drop it, if aborted). Called only by the loop.
-    fn run(self: Arc<Self>) -> PollOutcome;
+    /// `None`: a stale queue entry, nothing was done.
+    fn run(self: Arc<Self>) -> Option<PollOutcome>;
+    /// The runtime is going away: drop the future (if nobody is polling it and
+    /// it has not finished) and complete with a cancelled `JoinError`.
+    fn shutdown(&self);
 }
 
 /// The `JoinHandle`'s view of a task: "give me your output when it is ready".
@@ -78,76 +108,140 @@ pub(crate) trait JoinTarget<T>: Send + Sync {
     fn header(&self) -> &Header;
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
     fn abort(self: Arc<Self>);
+    /// The `JoinHandle` is being dropped.
+    fn drop_join_handle(&self);
 }
 
 enum Stage<F: Future> {
     Running(F),
     Finished(Result<F::Output, JoinError>),
-    /// The `JoinHandle` took the output.
+    /// The output was taken by the `JoinHandle`, or dropped.
     Consumed,
-}
-
-struct State<F: Future> {
-    stage: Stage<F>,
-    /// Who awaits the `JoinHandle`; woken when the task finishes.
-    join_waker: Option<Waker>,
 }
 
 /// A spawned future and everything the runtime needs to drive it.
 pub(crate) struct Task<F: Future> {
     header: Header,
-    /// Locked only to poll the future (by the loop) or to read the output (by
-    /// the `JoinHandle`); never while waking, so a wake can't deadlock with a poll.
-    state: Mutex<State<F>>,
+    /// The future, then its output. Touched only by whoever the state word
+    /// says owns it (see the module doc).
+    stage: UnsafeCell<Stage<F>>,
+    /// Who awaits the `JoinHandle`; handed between the handle and the loop by
+    /// the `JOIN_WAKER` flag.
+    join_waker: UnsafeCell<Option<Waker>>,
 }
+
+// SAFETY: the `UnsafeCell`s are only accessed by the one party the state word
+// grants them to (the loop while `RUNNING`, the `JoinHandle` once `COMPLETE`,
+// the join waker slot by `JOIN_WAKER`), and every grant is an atomic
+// transition with acquire/release ordering. The future and its output are
+// `Send`, so whichever thread is granted them may use and drop them.
+unsafe impl<F: Future + Send> Sync for Task<F> where F::Output: Send {}
 
 impl<F> Task<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    /// A new task, already marked `scheduled`: the caller queues it.
+    /// A new task, already marked `SCHEDULED`: the caller queues it.
     pub(crate) fn new(
         future: F,
-        id: u64,
+        id: TaskId,
         name: Option<Box<str>>,
         shared: Arc<Shared>,
     ) -> Arc<Self> {
         Arc::new(Task {
             header: Header {
+                state: State::new(),
                 id,
                 name,
-                scheduled: AtomicBool::new(true),
-                cancelled: AtomicBool::new(false),
-                complete: AtomicBool::new(false),
+                owned_slot: AtomicUsize::new(UNOWNED),
+                waiting: AtomicU64::new(0),
                 shared,
             },
-            state: Mutex::new(State {
-                stage: Stage::Running(future),
-                join_waker: None,
-            }),
+            stage: UnsafeCell::new(Stage::Running(future)),
+            join_waker: UnsafeCell::new(None),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<F>> {
-        // A panic while the lock is held is caught inside `run`, so poisoning
-        // carries no meaning here: take the state as it is.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// Drop the future (or whatever the stage holds) in place, catching a
+    /// panic from its destructor. The stage is `Consumed` afterwards either way.
+    ///
+    /// # Safety
+    /// The caller must own the stage (the loop while `RUNNING`, or the
+    /// `JoinHandle` once `COMPLETE`).
+    unsafe fn drop_stage(&self) -> Result<(), Box<dyn std::any::Any + Send>> {
+        let stage = self.stage.get();
+        // In place, never moved out first: a pinned future must be dropped
+        // where it lives. If the destructor panics, drop glue still drops the
+        // rest, so afterwards the place holds nothing and is overwritten
+        // without dropping it again.
+        // SAFETY: the caller owns the stage; `stage` is valid and initialised.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(stage) }));
+        // SAFETY: the old value was dropped just above (fully, or as far as a
+        // panicking destructor got), so writing without dropping is right.
+        unsafe { ptr::write(stage, Stage::Consumed) };
+        result
     }
 
-    /// Store the result, wake whoever awaits the `JoinHandle`.
-    fn finish(&self, mut state: MutexGuard<'_, State<F>>, result: Result<F::Output, JoinError>) {
-        // Replacing the stage drops the future in place (if it still ran),
-        // before anyone can observe the result: abort's promise.
-        state.stage = Stage::Finished(result);
-        let waker = state.join_waker.take();
-        // Stays set for good: later wakes of a finished task are no-ops.
-        self.header.scheduled.store(true, Ordering::Release);
-        self.header.complete.store(true, Ordering::Release);
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
+    /// The future is gone (dropped or finished): store the result, mark the
+    /// task complete, then either wake the `JoinHandle`'s waker or — when no
+    /// handle exists — drop the output right here.
+    ///
+    /// # Safety
+    /// The caller must hold `RUNNING` and the stage must be `Consumed`.
+    unsafe fn complete(&self, result: Result<F::Output, JoinError>) {
+        // SAFETY: we own the stage (RUNNING), and it holds nothing to drop.
+        unsafe { ptr::write(self.stage.get(), Stage::Finished(result)) };
+        let before = self.header.state.transition_to_complete();
+        if !before.has(JOIN_INTEREST) {
+            // Nobody will read the output: drop it now, on the loop.
+            // SAFETY: complete without join interest: the stage is ours.
+            if let Err(payload) = unsafe { self.drop_stage() } {
+                self.report_output_drop_panic(&payload);
+            }
+        } else if before.has(JOIN_WAKER) {
+            // SAFETY: `JOIN_WAKER` was set when we completed, so the handle
+            // has stopped writing the slot; we only read it.
+            let waker = unsafe { &*self.join_waker.get() };
+            if let Some(waker) = waker {
+                if catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref())).is_err() {
+                    log::warn(format_args!(
+                        "evloop warning: the waker of the task awaiting {} panicked; ignored",
+                        super::describe(self.header.id.0, self.header.name.as_deref())
+                    ));
+                }
+            }
         }
+    }
+
+    fn report_output_drop_panic(&self, payload: &Box<dyn std::any::Any + Send>) {
+        let header = &self.header;
+        // MERGE-TRACE: record a DropPanic event here
+        log::warn(format_args!(
+            "evloop warning: dropping the output of {} panicked ({}); nobody awaited it, \
+             so the panic was contained",
+            super::describe(header.id.0, header.name.as_deref()),
+            super::panic_message(payload.as_ref()).unwrap_or("no message"),
+        ));
+    }
+
+    /// Drop the future of a cancelled task and complete it with the reason.
+    ///
+    /// # Safety
+    /// The caller must hold `RUNNING` (or the shutdown grant).
+    unsafe fn cancel(&self) {
+        // SAFETY: forwarded from the caller.
+        let result = match unsafe { self.drop_stage() } {
+            Ok(()) => Err(self.header.cancelled_error()),
+            // A destructor panicked while cancelling: the handle learns of it.
+            Err(payload) => Err(JoinError::panic(
+                self.header.id.0,
+                self.header.name.clone(),
+                payload,
+            )),
+        };
+        // SAFETY: still RUNNING; the stage was just consumed.
+        unsafe { self.complete(result) };
     }
 }
 
@@ -161,53 +255,83 @@ where
     }
 
     // ANCHOR: run
-    fn run(self: Arc<Self>) -> PollOutcome {
-        let mut state = self.lock();
-        if !matches!(state.stage, Stage::Running(_)) {
-            return PollOutcome::Ready; // a stale entry; nothing left to poll
+    fn run(self: Arc<Self>) -> Option<PollOutcome> {
+        match self.header.state.transition_to_running() {
+            StartPoll::Done => return None,
+            StartPoll::Cancel => {
+                // SAFETY: we hold RUNNING.
+                unsafe { self.cancel() };
+                return Some(PollOutcome::Cancelled);
+            }
+            StartPoll::Poll => {}
         }
-        // Clear *before* polling: a wake during this poll must queue us again.
-        self.header.scheduled.store(false, Ordering::Release);
-
-        if self.header.cancelled.load(Ordering::Acquire) {
-            let id = self.header.id;
-            self.finish(
-                state,
-                Err(JoinError::cancelled(id, self.header.name.clone())),
-            );
-            return PollOutcome::Cancelled;
-        }
-
-        let Stage::Running(future) = &mut state.stage else {
-            unreachable!()
+        // SAFETY: we hold RUNNING, so the stage is ours; while RUNNING it is
+        // `Running(future)` (it leaves that stage only under RUNNING, at
+        // completion, after which the task is never polled again).
+        let Stage::Running(future) = (unsafe { &mut *self.stage.get() }) else {
+            unreachable!("a task is polled only while its stage holds the future")
         };
         // SAFETY: the future lives inside the `Arc`'s heap allocation and is
-        // never moved out of it: we only poll it here, through this lock, and
-        // drop it in place (by overwriting the stage). That is what `Pin` asks.
+        // never moved out of it: it is polled here and dropped in place
+        // (`drop_stage`). That is what `Pin` asks.
         let future = unsafe { Pin::new_unchecked(future) };
         // `waker_ref` lends a waker that points at this very Arc: no clone, no allocation.
         let waker = waker_ref(&self);
         let mut cx = Context::from_waker(&waker);
+        context::begin_wait_record();
 
         // A panic in the task must not take the loop down: catch it and turn
         // it into a value the JoinHandle returns (asyncio's task.exception()).
-        match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
-            Ok(Poll::Pending) => PollOutcome::Pending,
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)));
+        let (result, outcome) = match polled {
+            Ok(Poll::Pending) => {
+                let reason = context::end_wait_record();
+                self.header
+                    .waiting
+                    .store(reason.encode(), Ordering::Relaxed);
+                if self.header.state.transition_to_idle() {
+                    // Woken (or aborted) while it ran: it owes a place in the queue.
+                    self.header.shared.schedule(self.clone());
+                }
+                return Some(PollOutcome::Pending);
+            }
+            // The future is finished, but still has to be dropped — and its
+            // destructor may panic too. Then the output is dropped as well
+            // (carefully) and the handle gets the destructor's panic.
             Ok(Poll::Ready(output)) => {
-                self.finish(state, Ok(output));
-                PollOutcome::Ready
+                // SAFETY: RUNNING: the stage is ours.
+                match unsafe { self.drop_stage() } {
+                    Ok(()) => (Ok(output), PollOutcome::Ready),
+                    Err(payload) => {
+                        let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+                        let err =
+                            JoinError::panic(self.header.id.0, self.header.name.clone(), payload);
+                        (Err(err), PollOutcome::Panicked)
+                    }
+                }
             }
             Err(payload) => {
-                let id = self.header.id;
-                self.finish(
-                    state,
-                    Err(JoinError::panic(id, self.header.name.clone(), payload)),
-                );
-                PollOutcome::Panicked
+                // Drop what is left of the future; a second panic from its
+                // destructor is contained too (the first one is the story).
+                // SAFETY: RUNNING: the stage is ours.
+                let _ = unsafe { self.drop_stage() };
+                let err = JoinError::panic(self.header.id.0, self.header.name.clone(), payload);
+                (Err(err), PollOutcome::Panicked)
             }
-        }
+        };
+        let _ = context::end_wait_record();
+        // SAFETY: RUNNING, and the stage was consumed just above.
+        unsafe { self.complete(result) };
+        Some(outcome)
     }
     // ANCHOR_END: run
+
+    fn shutdown(&self) {
+        if self.header.state.transition_to_shutdown() {
+            // SAFETY: the shutdown transition granted us RUNNING.
+            unsafe { self.cancel() };
+        }
+    }
 }
 
 impl<F> JoinTarget<F::Output> for Task<F>
@@ -220,32 +344,108 @@ where
     }
 
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
-        let mut state = self.lock();
-        match &state.stage {
-            // Still running: leave the (pinned) future exactly where it is and
-            // remember who to wake when it finishes.
-            Stage::Running(_) => {
-                match &mut state.join_waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
+        let state = &self.header.state;
+        let snapshot = state.load();
+        if !snapshot.has(COMPLETE) {
+            context::record_wait(WaitReason::Join {
+                task: self.header.id.0,
+            });
+            if snapshot.has(JOIN_WAKER) {
+                // SAFETY: with JOIN_WAKER set the task may *read* the slot
+                // (at completion); reading it here too is a shared read.
+                let stored = unsafe { &*self.join_waker.get() };
+                if stored.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    return Poll::Pending;
                 }
-                Poll::Pending
+                // Take the slot back before writing it.
+                if state.unset_join_waker().is_err() {
+                    return Poll::Ready(self.take_output());
+                }
             }
-            Stage::Finished(_) => match std::mem::replace(&mut state.stage, Stage::Consumed) {
-                Stage::Finished(result) => Poll::Ready(result),
-                _ => unreachable!(),
-            },
-            Stage::Consumed => panic!("a JoinHandle was polled after it returned its output"),
+            // SAFETY: JOIN_WAKER is clear and the task is not complete: the
+            // slot is ours until we set JOIN_WAKER.
+            let old = unsafe { (*self.join_waker.get()).replace(cx.waker().clone()) };
+            let handed = state.set_join_waker();
+            // Dropped only now: a waker's drop may run a whole task's destructors.
+            drop(old);
+            if handed.is_ok() {
+                return Poll::Pending;
+            }
+            // Completed while we stored the waker: the output is ready.
         }
+        Poll::Ready(self.take_output())
     }
 
     fn abort(self: Arc<Self>) {
-        if self.header.complete.load(Ordering::Acquire) {
-            return;
+        // Like a wake: idle, it is queued so the loop drops the future on its
+        // own thread; running, the loop re-queues it when the poll ends.
+        let wake = self.header.state.transition_to_cancelled();
+        self.after_wake(wake);
+    }
+
+    fn drop_join_handle(&self) {
+        match self.header.state.unset_join_interest() {
+            Ok(before) => {
+                if before.has(JOIN_WAKER) {
+                    // We cleared JOIN_WAKER with the interest: the slot is ours again.
+                    // SAFETY: JOIN_WAKER is clear and the task not complete.
+                    let old = unsafe { (*self.join_waker.get()).take() };
+                    drop(old);
+                }
+            }
+            // Complete already: the output is ours, and nobody will read it.
+            Err(_) => {
+                // SAFETY: COMPLETE with JOIN_INTEREST (ours): the stage is ours.
+                if let Err(payload) = unsafe { self.drop_stage() } {
+                    self.report_output_drop_panic(&payload);
+                }
+            }
         }
-        self.header.cancelled.store(true, Ordering::Release);
-        // Queue it so the loop drops the future on its next turn.
-        ArcWake::wake(self);
+    }
+}
+
+impl<F> Task<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    /// The handle saw `COMPLETE`: the output is the handle's to take.
+    fn take_output(&self) -> Result<F::Output, JoinError> {
+        // SAFETY: COMPLETE was observed with acquire ordering, and the join
+        // interest is ours (the handle is alive): the stage is ours alone.
+        match unsafe { ptr::replace(self.stage.get(), Stage::Consumed) } {
+            Stage::Finished(result) => result,
+            _ => panic!("a JoinHandle was polled after it returned its output"),
+        }
+    }
+}
+
+impl<F> Task<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    /// A wake (or abort) changed the state word: count it, trace who did it,
+    /// and push the task if it was idle.
+    #[inline]
+    fn after_wake(self: &Arc<Self>, wake: Wake) {
+        let push = match wake {
+            Wake::Nothing => return,
+            Wake::Owed => false,
+            Wake::Push => true,
+        };
+        let shared = &self.header.shared;
+        shared.wakes.fetch_add(1, Ordering::Relaxed);
+        if shared.tracing() {
+            let by = context::wake_source(shared);
+            shared.record(EventKind::Wake {
+                task: self.header.id.0,
+                by,
+            });
+        }
+        if push {
+            shared.schedule(self.clone());
+        }
     }
 }
 
@@ -256,26 +456,8 @@ where
 {
     // ANCHOR: wake
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        // Only the wake that flips `scheduled` from false to true queues the task.
-        if !arc_self.header.scheduled.swap(true, Ordering::AcqRel) {
-            let shared = &arc_self.header.shared;
-            shared.wakes.fetch_add(1, Ordering::Relaxed);
-            if shared.tracing() {
-                let by = context::wake_source(shared);
-                shared.record(EventKind::Wake {
-                    task: arc_self.header.id,
-                    by,
-                });
-            }
-            shared.schedule(arc_self.clone());
-        }
+        let wake = arc_self.header.state.transition_to_scheduled();
+        arc_self.after_wake(wake);
     }
     // ANCHOR_END: wake
-}
-
-impl Header {
-    /// Has the task finished (output ready, panicked, or cancelled)?
-    pub(crate) fn is_complete(&self) -> bool {
-        self.complete.load(Ordering::Acquire)
-    }
 }

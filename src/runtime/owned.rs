@@ -1,0 +1,67 @@
+//! The owned-task list: every task the runtime spawned and has not finished.
+//!
+//! A task is kept alive by whoever holds its `Arc`: the run queue, a waker in
+//! a timer or a socket, a `JoinHandle`. Without this list, a task whose waker
+//! sat inside *another* task (two tasks waiting on each other, or a task whose
+//! `join_all` waker points back at itself) would outlive its runtime, sockets
+//! and all. So the runtime owns each task here from spawn until it completes,
+//! and dropping the runtime cancels everything still listed (tokio's
+//! `OwnedTasks`, asyncio's `all_tasks()` set).
+//!
+//! A slab: a `Vec` of slots plus a free list, so insert and remove are O(1).
+//! The task remembers its slot in its header (`owned_slot`). Only the loop's
+//! thread touches the list.
+
+use std::sync::atomic::Ordering;
+
+use super::shared::Ready;
+use crate::task::raw::UNOWNED;
+
+#[derive(Default)]
+pub(crate) struct OwnedTasks {
+    slots: Vec<Option<Ready>>,
+    free: Vec<usize>,
+}
+
+impl OwnedTasks {
+    /// Own `task`; its header learns its slot.
+    pub(crate) fn insert(&mut self, task: Ready) -> usize {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        task.header().owned_slot.store(slot, Ordering::Relaxed);
+        self.slots[slot] = Some(task);
+        slot
+    }
+
+    /// Stop owning the task in `slot` (it completed). The caller drops the
+    /// returned `Arc` *after* releasing its borrow of the list: it may be the
+    /// task's last reference, and its destructors may spawn.
+    pub(crate) fn remove(&mut self, slot: usize) -> Option<Ready> {
+        if slot == UNOWNED {
+            return None;
+        }
+        let task = self.slots.get_mut(slot)?.take()?;
+        self.free.push(slot);
+        task.header().owned_slot.store(UNOWNED, Ordering::Relaxed);
+        Some(task)
+    }
+
+    /// Every owned task, leaving the list empty (the runtime is being dropped).
+    pub(crate) fn take_all(&mut self) -> Vec<Ready> {
+        self.free.clear();
+        std::mem::take(&mut self.slots)
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// The live tasks, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Ready> {
+        self.slots.iter().flatten()
+    }
+}
