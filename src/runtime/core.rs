@@ -173,6 +173,7 @@ impl Core {
         loop {
             let mut tasks = self.owned.borrow_mut().take_all();
             tasks.extend(self.queue.try_iter());
+            tasks.extend(std::iter::from_fn(|| self.shared.pop_local()));
             if tasks.is_empty() {
                 break;
             }
@@ -180,6 +181,14 @@ impl Core {
                 task.shutdown();
             }
             drop(tasks); // outside every borrow: these may be last references
+        }
+    }
+
+    /// Move every task woken from another thread onto the local queue.
+    pub(crate) fn take_injected(&self) {
+        // One at a time: `try_recv` returns each task before we push it.
+        while let Ok(task) = self.queue.try_recv() {
+            self.shared.push_local(task);
         }
     }
 

@@ -10,6 +10,8 @@
 //! - the clock (so an event stamped on another thread has a time),
 //! - the trace sink and the one metric that wakers update (`wakes`).
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -27,9 +29,28 @@ use crate::trace::{Event, EventKind, PollOutcome};
 /// A ready task, as it sits on the run queue.
 pub(crate) type Ready = Arc<dyn Runnable>;
 
+/// The loop thread's own run queue: a plain `VecDeque`, no atomics.
+///
+/// Most wakes happen on the loop's own thread (a timer firing, a socket event,
+/// a task waking another). They push here; only wakes from other threads go
+/// through the `injector` channel, which the loop empties into this queue at
+/// the start of each turn.
+struct LocalQueue(RefCell<VecDeque<Ready>>);
+
+// SAFETY: `Shared` travels to other threads inside every waker, but the
+// `LocalQueue` in it is touched only on the loop's own thread: by `Core` (which
+// is `!Send` and lives on the thread that built the runtime) and by
+// `Shared::schedule` when `context::on_loop_thread(self.id)` says this thread
+// is running this runtime's loop. One thread, so the `RefCell`'s non-atomic
+// borrow flag is enough, and it still turns a re-entrant use into a panic.
+unsafe impl Sync for LocalQueue {}
+
 /// State shared between the loop thread and anyone holding a waker.
 pub(crate) struct Shared {
-    /// Producer end of the run queue. Waking a task sends it here.
+    /// Wakes made on the loop's thread (see [`LocalQueue`]).
+    local: LocalQueue,
+    /// Producer end of the run queue for wakes from other threads (the
+    /// injector). The loop drains it into `local` each turn.
     queue: Sender<Ready>,
     /// True only while the loop is inside `mio::Poll::poll` (step 4 of the turn).
     /// A wake checks it so that only a wake that *needs* to interrupt the
@@ -72,6 +93,7 @@ impl Shared {
         id: usize,
     ) -> Shared {
         Shared {
+            local: LocalQueue(RefCell::new(VecDeque::new())),
             queue,
             parked: AtomicBool::new(false),
             notified: AtomicBool::new(false),
@@ -121,6 +143,12 @@ impl Shared {
     /// Put a task on the run queue (it was woken, or just spawned) and, if the
     /// loop is parked, interrupt it.
     pub(crate) fn schedule(&self, task: Ready) {
+        // On the loop's own thread: straight onto the local queue. The loop is
+        // running (it is us), so there is nothing to interrupt.
+        if crate::runtime::context::on_loop_thread(self.id) {
+            self.local.0.borrow_mut().push_back(task);
+            return;
+        }
         // The receiver lives as long as the runtime. A task pushed after the
         // runtime is gone (spawned from another thread at that very moment)
         // comes back here: cancel it, so its `JoinHandle` still resolves.
@@ -129,6 +157,26 @@ impl Shared {
             return;
         }
         self.notify();
+    }
+
+    /// The local queue's length (loop thread only).
+    pub(crate) fn local_len(&self) -> usize {
+        debug_assert_eq!(std::thread::current().id(), self.owner);
+        self.local.0.borrow().len()
+    }
+
+    /// Take the next task off the local queue (loop thread only). The
+    /// `RefCell` borrow ends before the task is returned: polling or dropping
+    /// it may push more.
+    pub(crate) fn pop_local(&self) -> Option<Ready> {
+        debug_assert_eq!(std::thread::current().id(), self.owner);
+        self.local.0.borrow_mut().pop_front()
+    }
+
+    /// Queue a task on the local queue (loop thread only).
+    pub(crate) fn push_local(&self, task: Ready) {
+        debug_assert_eq!(std::thread::current().id(), self.owner);
+        self.local.0.borrow_mut().push_back(task);
     }
 
     // ANCHOR: notify

@@ -83,9 +83,12 @@ impl Core {
     // ANCHOR: poll_ready_tasks
     /// Step 1.
     fn poll_ready_tasks(&self, mut polled: Option<&mut Vec<String>>) {
+        // Wakes from other threads wait in the injector: they join the local
+        // queue now, behind the wakes made on this thread.
+        self.take_injected();
         // Count first: tasks woken while we poll join the queue *behind* this
         // many, and are left for the next turn.
-        let ready_at_start = self.queue.len();
+        let ready_at_start = self.shared.local_len();
         if ready_at_start == 0 {
             return;
         }
@@ -93,9 +96,9 @@ impl Core {
         // previous one ended.
         let mut now = self.timing().then(Instant::now);
         for _ in 0..ready_at_start {
-            match self.queue.try_recv() {
-                Ok(task) => now = self.poll_task(task, now, polled.as_deref_mut()),
-                Err(_) => break,
+            match self.shared.pop_local() {
+                Some(task) => now = self.poll_task(task, now, polled.as_deref_mut()),
+                None => break,
             }
         }
     }
@@ -130,7 +133,9 @@ impl Core {
 
     /// Is anything ready to run right now?
     fn has_ready_work(&self) -> bool {
-        !self.queue.is_empty() || self.shared.main_woken.load(Ordering::Acquire)
+        self.shared.local_len() > 0
+            || !self.queue.is_empty()
+            || self.shared.main_woken.load(Ordering::Acquire)
     }
 
     fn blocking_in_flight(&self) -> bool {
