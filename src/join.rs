@@ -7,7 +7,13 @@
 //! runs to its end and you get every `Result`, in input order — like
 //! `gather(..., return_exceptions=True)`. Nothing is cancelled behind your back
 //! when one fails; abort the others yourself if that is what you want.
+//!
+//! A combinator is polled *as part of its task*, in step 1 (or step 2, inside
+//! `block_on`) of a turn, so it must behave like one well-mannered task: do a
+//! bounded amount of work per poll and hand the thread back. `join_all` polls
+//! each child at most once per poll for that reason.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,12 +22,20 @@ use std::task::{Context, Poll, Waker};
 
 use futures_task::{waker_ref, ArcWake};
 
+use crate::sync::{lock, replace_waker};
+
 /// Wait for every future; outputs in input order (asyncio's `gather`).
 ///
 /// Each child gets its own waker, which records "child *i* is ready" before
 /// waking this task; a poll of `JoinAll` then polls only the children that
 /// were woken. Gathering 100,000 futures stays linear: each wake costs one
 /// child poll, not a scan of all 100,000.
+///
+/// A child is polled at most once per poll of `JoinAll`. One that wakes
+/// itself meanwhile (`yield_now`, or a busy loop that yields) is polled again
+/// on the next poll, after the event loop has run everything else that was
+/// ready: a `yield_now` inside `join_all` yields to the whole loop, as
+/// `await asyncio.sleep(0)` does inside `gather`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,6 +71,7 @@ where
         children,
         wakers,
         ready,
+        polling: Vec::new(),
         remaining,
     }
 }
@@ -84,20 +99,13 @@ struct ChildWaker {
 impl ArcWake for ChildWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         if !arc_self.queued.swap(true, Ordering::AcqRel) {
-            arc_self
-                .list
-                .woken
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(arc_self.index);
-            if let Some(parent) = arc_self
-                .list
-                .parent
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-            {
-                parent.wake_by_ref();
+            lock(&arc_self.list.woken).push(arc_self.index);
+            // Clone the parent's waker out and wake it after unlocking: a
+            // wake may run code (some executors poll right there) that polls
+            // this join, which locks `parent` again.
+            let parent = lock(&arc_self.list.parent).clone();
+            if let Some(parent) = parent {
+                parent.wake();
             }
         }
     }
@@ -112,6 +120,9 @@ pub struct JoinAll<F: Future> {
     /// clones it, as any future does.
     wakers: Vec<Arc<ChildWaker>>,
     ready: Arc<ReadyList>,
+    /// The indices being polled now, swapped with `ready.woken` at the start
+    /// of a poll: two buffers passed back and forth, so no poll allocates.
+    polling: Vec<usize>,
     remaining: usize,
 }
 
@@ -123,24 +134,30 @@ impl<F: Future> Future for JoinAll<F> {
         // moved out of; each child future stays at its address until it is
         // dropped in place (replaced by `Done`). That is structural pinning.
         let this = unsafe { self.get_unchecked_mut() };
-        *this.ready.parent.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
-        loop {
-            let woken =
-                std::mem::take(&mut *this.ready.woken.lock().unwrap_or_else(|e| e.into_inner()));
-            if woken.is_empty() {
-                break;
-            }
-            for index in woken {
-                let child_waker = &this.wakers[index];
-                child_waker.queued.store(false, Ordering::Release);
-                let waker = waker_ref(child_waker);
-                if let Child::Pending(future) = &mut this.children[index] {
-                    // SAFETY: see above; the future is not moved.
-                    let future = unsafe { Pin::new_unchecked(future) };
-                    if let Poll::Ready(out) = future.poll(&mut Context::from_waker(&waker)) {
-                        this.children[index] = Child::Done(out);
-                        this.remaining -= 1;
-                    }
+
+        // Remember who to wake (before polling: a child may wake at once).
+        // A replaced waker is dropped only after the lock is released: it
+        // may be the last reference to a task whose destructor re-enters.
+        let old = replace_waker(&mut lock(&this.ready.parent), cx.waker());
+        drop(old);
+
+        // Take the children woken so far, and poll each of them once. A child
+        // woken again meanwhile (by itself or a sibling) goes back into
+        // `woken` and its waker wakes this task, so it runs on our *next*
+        // poll, after the loop has let every other ready task run. Looping
+        // here until `woken` stayed empty would let one child that wakes
+        // itself (`yield_now`) keep the whole thread forever.
+        std::mem::swap(&mut this.polling, &mut *lock(&this.ready.woken));
+        for index in this.polling.drain(..) {
+            let child_waker = &this.wakers[index];
+            child_waker.queued.store(false, Ordering::Release);
+            let waker = waker_ref(child_waker);
+            if let Child::Pending(future) = &mut this.children[index] {
+                // SAFETY: see above; the future is not moved.
+                let future = unsafe { Pin::new_unchecked(future) };
+                if let Poll::Ready(out) = future.poll(&mut Context::from_waker(&waker)) {
+                    this.children[index] = Child::Done(out);
+                    this.remaining -= 1;
                 }
             }
         }
@@ -156,6 +173,26 @@ impl<F: Future> Future for JoinAll<F> {
             })
             .collect();
         Poll::Ready(outputs)
+    }
+}
+
+impl<F: Future> Drop for JoinAll<F> {
+    fn drop(&mut self) {
+        // A child's waker can outlive the join (a channel or a timer still
+        // holds it), and through the shared list it reaches the parent's
+        // waker. Let go of that now, so a finished join does not keep its
+        // task alive. Taken under the lock, dropped after it.
+        let parent = lock(&self.ready.parent).take();
+        drop(parent);
+    }
+}
+
+impl<F: Future> fmt::Debug for JoinAll<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinAll")
+            .field("len", &self.children.len())
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
     }
 }
 

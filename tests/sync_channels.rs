@@ -425,6 +425,154 @@ fn oneshot_try_recv_and_close() {
 }
 
 // ---------------------------------------------------------------------------
+// Letting go of wakers: when, and never under the lock
+// ---------------------------------------------------------------------------
+//
+// A stored waker can be the last thing keeping a task alive. So a channel
+// must let go of it as soon as nobody can wake it (the receiver is gone),
+// and must drop it only after unlocking: dropping the last reference to a
+// task drops the task's future, and with it whatever it owns — perhaps an
+// end of this very channel, whose `Drop` locks it again.
+
+#[test]
+fn dropping_the_receiver_lets_go_of_its_waker() {
+    // A sender stays alive, so the channel does too. The receiving task's
+    // waker must not: nothing will ever wake it through a dropped receiver.
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    let receiver = Task::new();
+    assert!(receiver.poll(pin!(rx.recv())).is_pending());
+    assert_eq!(receiver.waker_clones(), 2, "ours and the channel's");
+    drop(rx);
+    assert_eq!(receiver.waker_clones(), 1, "the channel let go of it");
+
+    let (utx, mut urx) = mpsc::unbounded_channel::<u8>();
+    let receiver = Task::new();
+    assert!(receiver.poll(pin!(urx.recv())).is_pending());
+    drop(urx);
+    assert_eq!(receiver.waker_clones(), 1);
+
+    let (otx, mut orx) = oneshot::channel::<u8>();
+    let receiver = Task::new();
+    assert!(receiver.poll(Pin::new(&mut orx)).is_pending());
+    drop(orx);
+    assert_eq!(receiver.waker_clones(), 1);
+    drop((tx, utx, otx));
+}
+
+/// A waker that runs `on_drop` when its last clone goes — as dropping a
+/// task's last reference drops the task's future and all it owns.
+fn waker_that_on_drop(on_drop: impl FnOnce() + Send + 'static) -> Waker {
+    struct OnDrop(std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>);
+    impl Wake for OnDrop {
+        fn wake(self: Arc<Self>) {}
+    }
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            if let Some(action) = self.0.lock().unwrap().take() {
+                action();
+            }
+        }
+    }
+    Waker::from(Arc::new(OnDrop(std::sync::Mutex::new(Some(Box::new(
+        on_drop,
+    ))))))
+}
+
+/// Poll `fut` once with `waker`, which the channel keeps, then drop ours:
+/// from here on the channel holds its only clone.
+fn poll_and_hand_over<F: Future>(fut: Pin<&mut F>, waker: Waker) -> Poll<F::Output> {
+    let poll = fut.poll(&mut Context::from_waker(&waker));
+    drop(waker);
+    poll
+}
+
+#[test]
+fn a_replaced_receiver_waker_is_dropped_after_unlocking() {
+    within(Duration::from_secs(10), || {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        // The first waker owns a sender: dropping it locks the channel.
+        let owned = tx.clone();
+        let first = waker_that_on_drop(move || drop(owned));
+        let mut recv = pin!(rx.recv());
+        assert!(poll_and_hand_over(recv.as_mut(), first).is_pending());
+        // Polled by another task now: the stored waker is replaced.
+        let receiver = Task::new();
+        assert!(receiver.poll(recv.as_mut()).is_pending());
+        tx.try_send(1).unwrap();
+        assert_eq!(receiver.wakes(), 1, "the new waker is the one stored");
+    });
+}
+
+#[test]
+fn a_replaced_sender_waker_is_dropped_after_unlocking() {
+    within(Duration::from_secs(10), || {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        tx.try_send(0).unwrap(); // full: the next send waits
+        let owned = tx.clone();
+        let first = waker_that_on_drop(move || drop(owned));
+        let mut send = pin!(tx.send(1));
+        assert!(poll_and_hand_over(send.as_mut(), first).is_pending());
+        let sender = Task::new();
+        assert!(sender.poll(send.as_mut()).is_pending());
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!(sender.wakes(), 1, "the new waker is the one stored");
+        assert_eq!(sender.poll(send.as_mut()), Poll::Ready(Ok(())));
+    });
+}
+
+#[test]
+fn a_cancelled_senders_waker_is_dropped_after_unlocking() {
+    within(Duration::from_secs(10), || {
+        let (tx, _rx) = mpsc::channel::<u8>(1);
+        tx.try_send(0).unwrap();
+        let owned = tx.clone();
+        let first = waker_that_on_drop(move || drop(owned));
+        let mut send = Box::pin(tx.send(1));
+        assert!(poll_and_hand_over(send.as_mut(), first).is_pending());
+        // Cancelling the send removes its waiter, and with it the waker.
+        drop(send);
+        assert_eq!(tx.capacity(), 0, "the buffer is still full, nothing leaked");
+    });
+}
+
+#[test]
+fn a_replaced_oneshot_waker_is_dropped_after_unlocking() {
+    within(Duration::from_secs(10), || {
+        let (tx, mut rx) = oneshot::channel::<u8>();
+        // The first waker owns the sender: its drop ends the channel.
+        let first = waker_that_on_drop(move || drop(tx));
+        assert!(poll_and_hand_over(Pin::new(&mut rx), first).is_pending());
+        // Polled by another task: the first waker is replaced and dropped
+        // (after the unlock), which drops the sender — which wakes the
+        // waker now stored. No wake-up lost, no deadlock.
+        let receiver = Task::new();
+        assert_eq!(receiver.poll(Pin::new(&mut rx)), Poll::Pending);
+        assert_eq!(receiver.wakes(), 1);
+        assert_eq!(
+            receiver.poll(Pin::new(&mut rx)),
+            Poll::Ready(Err(oneshot::RecvError))
+        );
+    });
+}
+
+#[test]
+fn a_dropped_receivers_waker_is_dropped_after_unlocking() {
+    within(Duration::from_secs(10), || {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (owned, count) = (tx.clone(), dropped.clone());
+        let first = waker_that_on_drop(move || {
+            drop(owned);
+            count.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(poll_and_hand_over(pin!(rx.recv()), first).is_pending());
+        drop(rx);
+        assert_eq!(dropped.load(Ordering::SeqCst), 1, "let go, and no deadlock");
+        assert!(tx.is_closed());
+    });
+}
+
+// ---------------------------------------------------------------------------
 // Types: thread-safe, and errors that explain themselves
 // ---------------------------------------------------------------------------
 
@@ -501,13 +649,14 @@ fn block_on<F: Future>(fut: F) -> F::Output {
 }
 
 /// Run `body` on a thread and fail (instead of hanging the test suite) if it
-/// does not finish in time. A lost wake-up shows up here as a timeout.
+/// does not finish in time. A lost wake-up, or a lock taken twice, shows up
+/// here as a timeout; a panic in `body` as a failure too.
 fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     thread::spawn(move || done_tx.send(body()).unwrap());
     done_rx
         .recv_timeout(limit)
-        .expect("channel stress test did not finish in time: a lost wake-up?")
+        .expect("channel test did not finish in time (a lost wake-up? a deadlock?) or panicked")
 }
 
 #[test]

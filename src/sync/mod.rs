@@ -47,25 +47,50 @@ pub mod oneshot;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
-/// Store `new` as the waker to wake later, cloning only if it changed.
+/// Store `new` as the waker to wake later; hand back the one it replaces.
 ///
-/// A task is usually polled with the same waker every time, and
-/// `will_wake` spots that cheaply, so the common case costs no clone (a clone
-/// is an atomic increment, or worse for some executors).
-pub(crate) fn register_waker(slot: &mut Option<Waker>, new: &Waker) {
+/// Two rules live here, so that every waker slot in `sync` and `join` keeps
+/// them the same way:
+///
+/// 1. **Clone only if it changed.** A task is usually polled with the same
+///    waker every time, and `will_wake` spots that cheaply, so the common case
+///    costs no clone (an atomic increment, or worse for some executors).
+/// 2. **Never drop a waker under a lock.** The slot usually sits behind a
+///    `Mutex`, and a waker may be the *last* reference to its task: dropping
+///    it drops the task's future, and everything that future owns — maybe a
+///    `Sender` of this very channel, whose `Drop` locks it again. So the old
+///    waker is returned, and the caller drops it once the guard is gone:
+///
+/// ```text
+/// let old = replace_waker(&mut state.recv_waker, cx.waker());
+/// drop(state); // unlock first...
+/// drop(old);   // ...then let the old waker (and perhaps its task) go
+/// ```
+#[must_use = "drop the old waker after releasing the lock, not under it"]
+pub(crate) fn replace_waker(slot: &mut Option<Waker>, new: &Waker) -> Option<Waker> {
     match slot {
-        Some(old) if old.will_wake(new) => {}
-        Some(old) => old.clone_from(new),
-        None => *slot = Some(new.clone()),
+        Some(old) => update_waker(old, new),
+        None => slot.replace(new.clone()),
+    }
+}
+
+/// [`replace_waker`] for a slot that always holds a waker (a waiting sender).
+#[must_use = "drop the old waker after releasing the lock, not under it"]
+pub(crate) fn update_waker(slot: &mut Waker, new: &Waker) -> Option<Waker> {
+    if slot.will_wake(new) {
+        None
+    } else {
+        Some(std::mem::replace(slot, new.clone()))
     }
 }
 
 /// Lock a channel's state, ignoring poisoning.
 ///
 /// A mutex is poisoned when a thread panics while holding it. Our critical
-/// sections run none of the caller's code (values are dropped and wakers are
-/// woken after the guard is gone), so the state is consistent even then, and a
-/// panic in one task must not turn every later `send` into a second panic.
+/// sections run none of the caller's code (values and wakers are dropped, and
+/// wakers woken, only after the guard is gone), so the state is consistent
+/// even then, and a panic in one task must not turn every later `send` into
+/// a second panic.
 pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

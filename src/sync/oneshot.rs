@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{lock, register_waker};
+use crate::sync::{lock, replace_waker};
 
 /// Create a one-shot channel: one [`Sender::send`], one value received.
 ///
@@ -203,7 +203,12 @@ impl<T> Future for Receiver<T> {
         if state.sender_done || state.receiver_closed {
             return Poll::Ready(Err(RecvError));
         }
-        register_waker(&mut state.receiver_waker, cx.waker());
+        // The old waker, if replaced, is dropped after the unlock: it may be
+        // the last reference to a task that owns our `Sender`, whose drop
+        // locks this state again.
+        let old = replace_waker(&mut state.receiver_waker, cx.waker());
+        drop(state);
+        drop(old);
         Poll::Pending
     }
 }
@@ -212,10 +217,14 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let mut state = lock(&self.inner);
         state.receiver_closed = true;
-        // Dropped after the guard: a value's `Drop` may run any code.
+        // Let go of the value nobody will read and of our own waker (which
+        // would keep the receiving task alive as long as the sender lives).
+        // Both are dropped after the guard: their `Drop` may run any code.
         let value = state.value.take();
+        let waker = state.receiver_waker.take();
         drop(state);
         drop(value);
+        drop(waker);
     }
 }
 

@@ -17,6 +17,21 @@ use std::fmt;
 ///     assert_eq!(err.to_string(), "task-1 panicked: boom");
 /// });
 /// ```
+///
+/// In a function that returns `io::Result` (as most networking code does),
+/// or `Result<_, Box<dyn Error + Send + Sync>>`, `?` converts it:
+///
+/// ```
+/// use std::io;
+///
+/// async fn fetch_all() -> io::Result<usize> {
+///     let worker = evloop::spawn(async { 21 * 2 });
+///     let answer = worker.await?; // a JoinError becomes an io::Error
+///     Ok(answer)
+/// }
+///
+/// assert_eq!(evloop::run(fetch_all()).unwrap(), 42);
+/// ```
 pub struct JoinError {
     /// Boxed, so a `Result<T, JoinError>` is barely bigger than a `T`: every
     /// task stores one for its output, and errors are rare.
@@ -116,6 +131,9 @@ impl JoinError {
     ///
     /// # Panics
     /// If the task was cancelled rather than panicked; see [`try_into_panic`](Self::try_into_panic).
+    /// The panic names the caller's line (`#[track_caller]`): that is where
+    /// the mistake is.
+    #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()
             .expect("`JoinError::into_panic` called on a cancelled task")
@@ -157,3 +175,28 @@ impl fmt::Debug for JoinError {
 }
 
 impl std::error::Error for JoinError {}
+
+/// A failed task as an I/O error, so `handle.await?` works in a function
+/// that returns `io::Result`.
+///
+/// The kind is [`Other`](std::io::ErrorKind::Other) (a task's failure is no
+/// particular I/O failure); the message is the `JoinError`'s, and the
+/// `JoinError` itself is kept inside: `err.into_inner()` and a `downcast`
+/// give it back, to ask `is_panic()` or take the payload.
+///
+/// ```
+/// let rt = evloop::Runtime::new().unwrap();
+/// let err: std::io::Error = rt.block_on(async {
+///     let handle = evloop::spawn(async { panic!("disk on fire") });
+///     handle.await.unwrap_err().into()
+/// });
+/// assert_eq!(err.kind(), std::io::ErrorKind::Other);
+/// assert_eq!(err.to_string(), "task-1 panicked: disk on fire");
+/// let join = err.into_inner().unwrap().downcast::<evloop::JoinError>().unwrap();
+/// assert!(join.is_panic());
+/// ```
+impl From<JoinError> for std::io::Error {
+    fn from(err: JoinError) -> std::io::Error {
+        std::io::Error::other(err)
+    }
+}

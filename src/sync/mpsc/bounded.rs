@@ -30,6 +30,9 @@ use super::error::{SendError, TryRecvError, TrySendError};
 /// assert!(tx.try_send("c").is_err()); // full: backpressure
 /// assert_eq!(rx.try_recv(), Ok("a"));
 /// ```
+// `track_caller`: a bad capacity is the caller's mistake, so the panic
+// message names the caller's line, not this one.
+#[track_caller]
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(
         capacity > 0,

@@ -4,7 +4,10 @@
 //! One `Mutex` guards one [`State`]. Every operation locks, looks, changes a
 //! little, picks out *at most* the wakers that must fire, unlocks, and only
 //! then wakes them — so a woken task on another thread never finds the lock
-//! still held by the one that woke it.
+//! still held by the one that woke it. A waker that is replaced or let go
+//! of is moved out the same way and dropped after the unlock: it may be the
+//! last reference to a task whose destructor uses this channel (see
+//! `replace_waker` in `sync/mod.rs`).
 //!
 //! An unbounded channel is this same channel with a capacity of `usize::MAX`:
 //! its buffer never fills, so its senders never wait.
@@ -15,7 +18,7 @@ use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use super::error::{SendError, TryRecvError, TrySendError};
-use crate::sync::{lock, register_waker};
+use crate::sync::{lock, replace_waker, update_waker};
 
 /// The capacity that makes a channel unbounded.
 pub(super) const UNBOUNDED: usize = usize::MAX;
@@ -136,10 +139,9 @@ impl<T> Chan<T> {
                 // Still waiting: we were polled for another reason (e.g. a
                 // `select`), so just keep the waker up to date.
                 Ok(i) => {
-                    let waiter = &mut state.waiters[i];
-                    if !waiter.waker.will_wake(cx.waker()) {
-                        waiter.waker.clone_from(cx.waker());
-                    }
+                    let old = update_waker(&mut state.waiters[i].waker, cx.waker());
+                    drop(state);
+                    drop(old);
                     return Poll::Pending;
                 }
                 // Granted: the slot was reserved for us; turn the promise
@@ -170,18 +172,20 @@ impl<T> Chan<T> {
         if state.closed {
             return; // nobody waits on a closed channel
         }
-        let next = match state.find_waiter(ticket) {
+        match state.find_waiter(ticket) {
             Ok(i) => {
-                state.waiters.remove(i);
-                None
+                // Our own waker, moved out to be dropped after the unlock.
+                let ours = state.waiters.remove(i);
+                drop(state);
+                drop(ours);
             }
             Err(_) => {
                 state.reserved -= 1;
-                state.grant_free_slot()
+                let next = state.grant_free_slot();
+                drop(state);
+                wake(next);
             }
-        };
-        drop(state);
-        wake(next);
+        }
     }
 
     pub(super) fn add_sender(&self) {
@@ -231,7 +235,11 @@ impl<T> Chan<T> {
         if state.senders == 0 || state.closed {
             return Poll::Ready(None);
         }
-        register_waker(&mut state.recv_waker, cx.waker());
+        // A replaced waker is dropped only once the lock is released: it may
+        // be the last reference to a task that owns a sender of this channel.
+        let old = replace_waker(&mut state.recv_waker, cx.waker());
+        drop(state);
+        drop(old);
         Poll::Pending
     }
     // ANCHOR_END: poll_recv
@@ -255,26 +263,42 @@ impl<T> Chan<T> {
     /// Every waiting sender is woken to collect its value in an error.
     pub(super) fn close(&self) {
         let mut state = lock(&self.state);
-        state.closed = true;
-        state.reserved = 0;
-        let waiters = mem::take(&mut state.waiters);
+        let waiters = state.close();
         drop(state);
         for waiter in waiters {
             waiter.waker.wake();
         }
     }
 
-    /// The receiver is gone: close, and drop the values nobody will read.
+    /// The receiver is gone: close, and let go of everything it alone used —
+    /// the values nobody will read, and its own waker. That waker would
+    /// otherwise keep the receiving task (its memory, its output) alive for
+    /// as long as any sender lives, though nothing can ever wake it here.
     pub(super) fn close_and_discard(&self) {
-        self.close();
-        // Taken out under the lock, dropped after it: a value's `Drop` may
-        // run any code, even code that touches this channel.
-        let buffer = mem::take(&mut lock(&self.state).buffer);
+        let mut state = lock(&self.state);
+        let waiters = state.close();
+        let buffer = mem::take(&mut state.buffer);
+        let receiver = state.recv_waker.take();
+        drop(state);
+        // After the unlock: a value's or a waker's `Drop` may run any code,
+        // even code that touches this channel.
+        for waiter in waiters {
+            waiter.waker.wake();
+        }
         drop(buffer);
+        drop(receiver);
     }
 }
 
 impl<T> State<T> {
+    /// Mark the channel closed and hand back the waiting senders, to wake
+    /// once the lock is released (each gets its value back in an error).
+    fn close(&mut self) -> VecDeque<Waiter> {
+        self.closed = true;
+        self.reserved = 0;
+        mem::take(&mut self.waiters)
+    }
+
     /// Where the waiter holding `ticket` sits: `Ok(index)`, or `Err` if it has
     /// left the queue. Tickets are sorted, so this is a binary search.
     fn find_waiter(&self, ticket: u64) -> Result<usize, usize> {
