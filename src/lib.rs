@@ -72,10 +72,12 @@
 //! - [`sync`] — channels built on wakers: `mpsc` (bounded, unbounded), `oneshot`.
 //! - `join` — [`join_all`], [`join!`], [`select`].
 //! - [`net`] — `TcpListener`, `TcpStream` and its halves, a line reader.
+//! - `io` — the few helpers every protocol needs once: `read_more`, `write_all`, `drain`, `shutdown`.
 //! - [`http`] — a small HTTP/1.1 server and client (parsing by `httparse`).
 //! - [`websocket`] — RFC 6455: handshake, frames, masking, the close handshake; server and client (lessons 15–16).
 //! - `blocking` — the [`spawn_blocking`] thread pool; [`fs`] on top of it.
-//! - [`trace`] — the events, a text timeline, an SVG picture, Chrome-trace JSON; [`Metrics`].
+//! - [`trace`] — the event model, a text timeline, an SVG picture, Chrome-trace JSON; [`Metrics`].
+//!   It imports nothing from the rest of the crate: the runtime records into it.
 //!
 //! The book (`lessons/`) walks through all of it, one numbered example at a time.
 
@@ -84,6 +86,7 @@
 mod blocking;
 pub mod fs;
 pub mod http;
+mod io;
 pub mod join;
 pub mod net;
 mod reactor;

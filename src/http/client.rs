@@ -7,7 +7,8 @@
 
 use std::io;
 
-use super::conn::{read_more, write_all};
+use super::owned_headers;
+use crate::io::{read_more, write_all};
 use crate::net::TcpStream;
 
 /// The largest response body the client will buffer.
@@ -115,8 +116,14 @@ fn parse_url(url: &str) -> io::Result<(String, u16, String)> {
     ))
 }
 
+/// The server sent something we cannot read as HTTP.
 fn invalid(why: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why.into())
+}
+
+/// The server closed the connection before the response was complete.
+fn closed(why: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, why)
 }
 
 /// Read a response head, then its body however it is framed.
@@ -130,35 +137,19 @@ async fn read_response(stream: &mut TcpStream, no_body: bool) -> io::Result<Clie
             .map_err(|e| invalid(format!("malformed response: {e}")))?
         {
             httparse::Status::Complete(len) => {
-                let headers = parsed
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_string(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect();
-                let status = parsed.code.unwrap_or(0);
-                break (
-                    ClientResponse {
-                        status,
-                        headers,
-                        body: Vec::new(),
-                    },
-                    len,
-                );
+                let response = ClientResponse {
+                    status: parsed.code.unwrap_or(0),
+                    headers: owned_headers(parsed.headers),
+                    body: Vec::new(),
+                };
+                break (response, len);
             }
             httparse::Status::Partial if buf.len() > 64 * 1024 => {
                 return Err(invalid("response head too large"))
             }
             httparse::Status::Partial => {
                 if read_more(stream, &mut buf).await? == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "server closed before the response head",
-                    ));
+                    return Err(closed("server closed before the response head"));
                 }
             }
         }
@@ -183,10 +174,7 @@ async fn read_response(stream: &mut TcpStream, no_body: bool) -> io::Result<Clie
         }
         while buf.len() < length {
             if read_more(stream, &mut buf).await? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "server closed mid-body",
-                ));
+                return Err(closed("server closed mid-body"));
             }
         }
         buf.truncate(length);
@@ -219,10 +207,7 @@ async fn read_chunked(stream: &mut TcpStream, mut buf: Vec<u8>) -> io::Result<Ve
                 // Wait for the chunk and its trailing CRLF.
                 while buf.len() < start + size + 2 {
                     if read_more(stream, &mut buf).await? == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "server closed mid-chunk",
-                        ));
+                        return Err(closed("server closed mid-chunk"));
                     }
                 }
                 body.extend_from_slice(&buf[start..start + size]);
@@ -230,10 +215,7 @@ async fn read_chunked(stream: &mut TcpStream, mut buf: Vec<u8>) -> io::Result<Ve
             }
             httparse::Status::Partial => {
                 if read_more(stream, &mut buf).await? == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "server closed mid-chunk",
-                    ));
+                    return Err(closed("server closed mid-chunk"));
                 }
             }
         }

@@ -2,11 +2,11 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::pin::Pin;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{reason, Error, Limits, Request, Response};
+use super::{owned_headers, reason, Error, Limits, Request, Response};
+use crate::io::{read_more, write_all};
 use crate::time::timeout;
 
 /// Most headers a request may carry (more gets `431`).
@@ -95,20 +95,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if head_len > self.limits.max_head {
             return Err(Error::HeadTooLarge);
         }
-        let headers = parsed
-            .headers
-            .iter()
-            .map(|h| {
-                (
-                    h.name.to_string(),
-                    String::from_utf8_lossy(h.value).into_owned(),
-                )
-            })
-            .collect();
         let request = Request {
             method: parsed.method.unwrap_or_default().to_string(),
             path: parsed.path.unwrap_or_default().to_string(),
-            headers,
+            headers: owned_headers(parsed.headers),
             body: Vec::new(),
             minor_version: parsed.version.unwrap_or(1),
         };
@@ -193,41 +183,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }
-}
-
-/// Read whatever is available (at least one byte, or 0 at EOF) onto `buf`.
-pub(crate) async fn read_more<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    buf: &mut Vec<u8>,
-) -> io::Result<usize> {
-    let mut chunk = [0u8; 8192];
-    let n = poll_fn(|cx| Pin::new(&mut *stream).poll_read(cx, &mut chunk)).await?;
-    buf.extend_from_slice(&chunk[..n]);
-    Ok(n)
-}
-
-/// Write all of `data`, then flush. A write may take only part of the data
-/// (the socket buffer is full), so we loop.
-pub(crate) async fn write_all<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    mut data: &[u8],
-) -> io::Result<()> {
-    while !data.is_empty() {
-        let n = poll_fn(|cx| Pin::new(&mut *stream).poll_write(cx, data)).await?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "the peer stopped accepting data",
-            ));
-        }
-        data = &data[n..];
-    }
-    poll_fn(|cx| Pin::new(&mut *stream).poll_flush(cx)).await
-}
-
-/// Close the write side, so the client sees the end of the response.
-pub(crate) async fn shutdown<S: AsyncWrite + Unpin>(stream: &mut S) -> io::Result<()> {
-    poll_fn(|cx| Pin::new(&mut *stream).poll_close(cx)).await
 }
 
 /// Run a future, turning a panic inside it into `Err` (the handler panicked:

@@ -17,18 +17,23 @@
 //!
 //! The server is [`serve`] (a whole accept loop) or [`Connection`] (one
 //! connection, request by request — the WebSocket upgrade starts from here).
-//! The client is [`get`] / [`post`] / [`request`].
+//! The client is [`get`] / [`post`] / [`request`]. When the server says no,
+//! it says so by name: [`Error::status`] picks a [`StatusCode`]
+//! (`431 Request Header Fields Too Large`), and a check made on a request
+//! that was read fine refuses with a [`Rejection`] (status and reason).
 
 mod client;
 mod conn;
+mod error;
 mod server;
+mod status;
 
 pub use client::{get, post, request, ClientResponse};
 pub use conn::Connection;
+pub use error::{Error, Rejection};
 pub use server::{serve, serve_connection, serve_with};
+pub use status::{reason, StatusCode};
 
-use std::fmt;
-use std::io;
 use std::time::Duration;
 
 /// An HTTP request as the server received it.
@@ -159,68 +164,6 @@ impl Default for Limits {
     }
 }
 
-/// Why a request could not be read.
-#[derive(Debug)]
-pub enum Error {
-    /// The bytes were not valid HTTP/1.x (→ `400 Bad Request`).
-    Malformed(String),
-    /// The request head was larger than `Limits::max_head` (→ `431`).
-    HeadTooLarge,
-    /// The body was larger than `Limits::max_body` (→ `413`).
-    BodyTooLarge,
-    /// A feature this small server does not support, e.g. chunked request bodies (→ `501`).
-    Unsupported(&'static str),
-    /// The peer went silent for longer than `Limits::read_timeout`.
-    Timeout,
-    /// The socket failed, or the peer closed it mid-request.
-    Io(io::Error),
-}
-
-impl Error {
-    /// The status to answer with, if any answer makes sense.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::Malformed(_) => Some(400),
-            Error::HeadTooLarge => Some(431),
-            Error::BodyTooLarge => Some(413),
-            Error::Unsupported(_) => Some(501),
-            Error::Timeout => Some(408),
-            Error::Io(_) => None,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Malformed(why) => write!(f, "malformed HTTP: {why}"),
-            Error::HeadTooLarge => f.write_str("request head larger than the limit"),
-            Error::BodyTooLarge => f.write_str("request body larger than the limit"),
-            Error::Unsupported(what) => write!(f, "unsupported: {what}"),
-            Error::Timeout => f.write_str("the peer sent nothing for too long"),
-            Error::Io(e) => write!(f, "I/O error: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Error {
-        Error::Io(e)
-    }
-}
-
-impl From<Error> for io::Error {
-    fn from(e: Error) -> io::Error {
-        match e {
-            Error::Io(e) => e,
-            Error::Timeout => io::Error::new(io::ErrorKind::TimedOut, e.to_string()),
-            other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
-        }
-    }
-}
-
 /// The first header with this name (case-insensitive).
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
@@ -229,23 +172,16 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// The reason phrase for the statuses this crate uses.
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        101 => "Switching Protocols",
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        413 => "Content Too Large",
-        426 => "Upgrade Required",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        _ => "",
-    }
+/// Header names and values as owned strings, in order (values that are not
+/// UTF-8 are replaced): what `httparse` found, kept past the read buffer.
+fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
 }

@@ -5,10 +5,11 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::conn::{catch_panic, shutdown};
+use super::conn::catch_panic;
 use super::{Connection, Limits, Request, Response};
 use futures_io::{AsyncRead, AsyncWrite};
 
+use crate::io::shutdown;
 use crate::net::TcpListener;
 
 /// Serve HTTP on `listener` forever, calling `handler` for each request

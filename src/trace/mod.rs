@@ -15,106 +15,24 @@
 //!   every lesson (the drawing lives in `svg/`);
 //! - [`Trace::to_chrome_json`]: Chrome Trace Event JSON: open it in
 //!   <https://ui.perfetto.dev> to zoom through a long run, one lane per task.
+//!
+//! The files: `event.rs` is the event model ([`Event`], [`EventKind`],
+//! [`PollOutcome`], [`WakeSource`]); `timeline.rs`, `svg/` and `chrome.rs`
+//! are the three renderings; this file holds [`Trace`], what they all read.
+//!
+//! The trace imports nothing from the rest of the crate. The runtime depends
+//! on it — it builds `Event`s as it turns and hands the list to
+//! `Trace::new` — and never the other way round, so the trace can be read,
+//! tested and rendered without a runtime.
 
+mod chrome;
+mod event;
 mod svg;
+mod timeline;
+
+pub use event::{Event, EventKind, PollOutcome, WakeSource};
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::time::Duration;
-
-/// One thing that happened in the runtime.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    /// When, on the runtime's clock, since it started (a poll: when it began).
-    pub at: Duration,
-    /// What.
-    pub kind: EventKind,
-}
-
-/// The kinds of event. Task 0 is the `block_on` future, shown as `main`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EventKind {
-    /// A task was created and queued.
-    Spawn {
-        /// The new task's id.
-        task: u64,
-        /// Its name, if it was given one.
-        name: Option<String>,
-    },
-    /// A task was polled once.
-    Poll {
-        /// Which task (0: the `block_on` future).
-        task: u64,
-        /// What the poll returned.
-        outcome: PollOutcome,
-        /// How long the poll held the thread: real time, even under a paused clock.
-        took: Duration,
-    },
-    /// A task was woken and queued.
-    Wake {
-        /// Which task (0: the `block_on` future).
-        task: u64,
-        /// Who woke it.
-        by: WakeSource,
-    },
-    /// The reactor reported a source ready.
-    Io {
-        /// The source's token (`io#N`).
-        token: usize,
-        /// Reads may now make progress (or see EOF / an error).
-        readable: bool,
-        /// Writes may now make progress.
-        writable: bool,
-    },
-    /// Nothing was ready: the loop parked in the reactor.
-    Park {
-        /// At most this long; `None`: until I/O or a wake from another thread.
-        timeout: Option<Duration>,
-    },
-    /// The paused clock jumped ahead to the next timer's deadline.
-    ClockJump {
-        /// The new clock reading, since the runtime started.
-        to: Duration,
-    },
-    /// A poll held the thread longer than `slow_poll_threshold`.
-    SlowPoll {
-        /// The task that blocked the loop.
-        task: u64,
-        /// For how long (real time).
-        took: Duration,
-    },
-}
-
-/// How a poll ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PollOutcome {
-    /// The future is waiting; something holds its waker.
-    Pending,
-    /// The future finished.
-    Ready,
-    /// The future panicked; the panic became a `JoinError`.
-    Panicked,
-    /// The task was aborted; its future was dropped instead of polled.
-    Cancelled,
-}
-
-/// Who woke a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WakeSource {
-    /// Another task, while it was being polled (a channel send, a JoinHandle, `yield_now`).
-    Task(u64),
-    /// The `block_on` future, while it was being polled.
-    Main,
-    /// A timer fired (step 5).
-    Timer,
-    /// An I/O source became ready (step 4).
-    Io(usize),
-    /// Code on another thread: a `spawn_blocking` job, a `std::thread`.
-    OtherThread,
-    /// The runtime thread, outside any poll (e.g. `abort` between turns).
-    Runtime,
-}
 
 /// A snapshot of the events recorded so far.
 #[derive(Debug, Clone, Default)]
@@ -168,55 +86,7 @@ impl Trace {
     /// slow poll held the loop) are left out, so the same program gives the
     /// same timeline on every run.
     pub fn timeline(&self) -> String {
-        let mut out = String::new();
-        for e in &self.events {
-            let _ = write!(out, "{:>9.3}s  ", e.at.as_secs_f64());
-            let _ = match &e.kind {
-                EventKind::Spawn { task, .. } => write!(out, "spawn  {}", self.name(*task)),
-                EventKind::Poll {
-                    task,
-                    outcome,
-                    took,
-                } => {
-                    let _ = write!(out, "poll   {} → {outcome:?}", self.name(*task));
-                    if self.paused {
-                        Ok(())
-                    } else {
-                        write!(out, " ({} µs)", took.as_micros())
-                    }
-                }
-                EventKind::Wake { task, by } => {
-                    write!(out, "wake   {} ← {}", self.name(*task), self.by(*by))
-                }
-                EventKind::Io {
-                    token,
-                    readable,
-                    writable,
-                } => {
-                    let r = if *readable { " readable" } else { "" };
-                    let w = if *writable { " writable" } else { "" };
-                    write!(out, "io     io#{token}{r}{w}")
-                }
-                EventKind::Park { timeout: Some(t) } => {
-                    write!(out, "park   for up to {:.3}s", t.as_secs_f64())
-                }
-                EventKind::Park { timeout: None } => write!(out, "park   until I/O or a wake"),
-                EventKind::ClockJump { to } => {
-                    write!(out, "clock  jumps to {:.3}s", to.as_secs_f64())
-                }
-                EventKind::SlowPoll { task, took } => {
-                    let _ = write!(out, "SLOW   {} held the loop ", self.name(*task));
-                    if self.paused {
-                        // Real time, which varies run to run: left out, as for polls.
-                        write!(out, "(in real time; the paused clock stood still)")
-                    } else {
-                        write!(out, "{:.3}s", took.as_secs_f64())
-                    }
-                }
-            };
-            out.push('\n');
-        }
-        out
+        timeline::render(self)
     }
 
     fn by(&self, by: WakeSource) -> String {
@@ -269,41 +139,17 @@ impl Trace {
     /// in the woken task's lane, and the loop's own events (parks, clock jumps,
     /// I/O) in lane 0, "event loop".
     pub fn to_chrome_json(&self) -> String {
-        use serde_json::{json, Value};
-        let us = |d: &Duration| d.as_secs_f64() * 1e6;
-        let mut out: Vec<Value> = Vec::new();
-        let mut lanes: Vec<(&u64, &String)> = self.names.iter().collect();
-        lanes.sort();
-        for (id, name) in lanes {
-            let name = if *id == 0 {
-                "event loop / main".to_string()
-            } else {
-                name.clone()
-            };
-            out.push(json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": id, "args": {"name": name}}));
-        }
-        for e in &self.events {
-            let ts = us(&e.at);
-            let instant = |name: &str, tid: u64, args: Value| json!({"ph": "i", "s": "t", "name": name, "ts": ts, "pid": 1, "tid": tid, "args": args});
-            out.push(match &e.kind {
-                EventKind::Spawn { task, .. } => instant("spawn", *task, json!({})),
-                EventKind::Poll { task, outcome, took } => json!({
-                    "ph": "X", "name": "poll", "ts": ts, "dur": us(took).max(1.0), "pid": 1, "tid": task,
-                    "args": {"outcome": format!("{outcome:?}")}
-                }),
-                EventKind::Wake { task, by } => instant("wake", *task, json!({"by": self.by(*by)})),
-                EventKind::Io { token, readable, writable } => {
-                    instant("io", 0, json!({"token": token, "readable": readable, "writable": writable}))
-                }
-                EventKind::Park { timeout } => {
-                    instant("park", 0, json!({"timeout_ms": timeout.map(|t| t.as_secs_f64() * 1e3)}))
-                }
-                EventKind::ClockJump { to } => instant("clock jump", 0, json!({"to_s": to.as_secs_f64()})),
-                EventKind::SlowPoll { task, took } => {
-                    instant("slow poll", *task, json!({"took_ms": took.as_secs_f64() * 1e3}))
-                }
-            });
-        }
-        json!({"traceEvents": out, "displayTimeUnit": "ms"}).to_string()
+        chrome::render(self)
+    }
+}
+
+/// What an I/O event made ready, as the timeline and the picture both say
+/// it: `" readable writable"`, `" readable"`, `" writable"` (or nothing).
+fn readiness(readable: bool, writable: bool) -> &'static str {
+    match (readable, writable) {
+        (true, true) => " readable writable",
+        (true, false) => " readable",
+        (false, true) => " writable",
+        (false, false) => "",
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The layout is drawn in the [module doc](super). This file only turns
 //! bytes into a [`Header`] and back; what a frame *means* (fragments, pings,
-//! close) is decided in `socket.rs`.
+//! close) is decided in `socket/receive.rs`.
 
 use std::sync::Arc;
 

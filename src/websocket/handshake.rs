@@ -6,9 +6,6 @@
 //! [`WebSocket`]. Client side, [`connect`] opens a TCP connection, sends the
 //! upgrade request and checks the answer.
 
-use std::future::poll_fn;
-use std::pin::Pin;
-
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -16,7 +13,8 @@ use sha1::{Digest, Sha1};
 
 use super::frame::MaskRng;
 use super::{Config, Error, Role, WebSocket};
-use crate::http::{Connection, Request, Response};
+use crate::http::{Connection, Rejection, Request, StatusCode};
+use crate::io::{read_more, write_all};
 use crate::net::TcpStream;
 
 /// The GUID every WebSocket server appends to the client's key (RFC 6455 §1.3).
@@ -72,13 +70,14 @@ pub async fn accept_with_config<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<WebSocket<S>, Error> {
     let key = match check_upgrade(request) {
         Ok(key) => key,
-        Err((status, why)) => {
-            let mut response = Response::error(status);
-            if status == 426 {
+        Err(rejection) => {
+            let mut response = rejection.response();
+            if rejection.status == StatusCode::UPGRADE_REQUIRED {
+                // Tell the client which version we do speak (RFC 6455 §4.4).
                 response = response.header("Sec-WebSocket-Version", "13");
             }
             let _ = conn.write_response(&response, false).await;
-            return Err(Error::Handshake(format!("{status}: {why}")));
+            return Err(Error::Handshake(rejection.to_string()));
         }
     };
     let head = format!(
@@ -126,22 +125,26 @@ pub async fn server_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     Ok((socket, request))
 }
 
-/// The checks of RFC 6455 §4.2.1; the key, or the status to refuse with.
-fn check_upgrade(request: &Request) -> Result<&str, (u16, &'static str)> {
+/// The checks of RFC 6455 §4.2.1; the key, or why the upgrade is refused.
+fn check_upgrade(request: &Request) -> Result<&str, Rejection> {
+    let bad_request = |reason| Err(Rejection::new(StatusCode::BAD_REQUEST, reason));
     if request.method != "GET" || request.minor_version < 1 {
-        return Err((400, "a WebSocket upgrade is a GET over HTTP/1.1"));
+        return bad_request("a WebSocket upgrade is a GET over HTTP/1.1");
     }
     if !is_upgrade(request) {
-        return Err((400, "missing `Upgrade: websocket`"));
+        return bad_request("missing `Upgrade: websocket`");
     }
     if !request
         .header("connection")
         .is_some_and(|v| has_token(v, "upgrade"))
     {
-        return Err((400, "missing `Connection: Upgrade`"));
+        return bad_request("missing `Connection: Upgrade`");
     }
     if request.header("sec-websocket-version").map(str::trim) != Some("13") {
-        return Err((426, "only WebSocket version 13 is spoken here"));
+        return Err(Rejection::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "only WebSocket version 13 is spoken here",
+        ));
     }
     let key = request
         .header("sec-websocket-key")
@@ -149,7 +152,7 @@ fn check_upgrade(request: &Request) -> Result<&str, (u16, &'static str)> {
         .unwrap_or("");
     match BASE64.decode(key) {
         Ok(nonce) if nonce.len() == 16 => Ok(key),
-        _ => Err((400, "Sec-WebSocket-Key must be 16 bytes in base64")),
+        _ => bad_request("Sec-WebSocket-Key must be 16 bytes in base64"),
     }
 }
 
@@ -214,7 +217,6 @@ pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     // Read until the response head is complete; whatever follows it is
     // already WebSocket frames.
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
     let (status, accept, head_len) = loop {
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut response = httparse::Response::new(&mut headers);
@@ -233,13 +235,12 @@ pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Err(e) => return Err(Error::Handshake(format!("malformed response: {e}"))),
         }
-        let n = poll_fn(|cx| Pin::new(&mut stream).poll_read(cx, &mut chunk)).await?;
-        if n == 0 {
+        // We loop because one read may return only part of the head.
+        if read_more(&mut stream, &mut buf).await? == 0 {
             return Err(Error::Handshake(
                 "the server closed the connection during the handshake".into(),
             ));
         }
-        buf.extend_from_slice(&chunk[..n]);
     };
     if status != 101 {
         return Err(Error::Handshake(format!(
@@ -253,16 +254,4 @@ pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     }
     buf.drain(..head_len);
     Ok(WebSocket::from_parts(stream, buf, Role::Client, config))
-}
-
-/// Write all of `data` (no timeout: these run on any runtime).
-async fn write_all<S: AsyncWrite + Unpin>(stream: &mut S, mut data: &[u8]) -> std::io::Result<()> {
-    while !data.is_empty() {
-        let n = poll_fn(|cx| Pin::new(&mut *stream).poll_write(cx, data)).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        data = &data[n..];
-    }
-    poll_fn(|cx| Pin::new(&mut *stream).poll_flush(cx)).await
 }

@@ -103,6 +103,11 @@
 //! | 1008 | policy violation | the chat server, to a client too slow to keep up |
 //! | 1009 | message too big | a message above [`Config::max_message_size`] |
 //!
+//! By name these are [`CloseCode`]s (as numbers, [`close_code`]). A
+//! connection we fail is failed with a [`CloseReason`] — the code and the
+//! reason, both sent in our close frame — and [`recv`](WebSocket::recv)
+//! returns it as [`Error::Protocol`].
+//!
 //! After sending a close frame for an error we still read (and discard)
 //! until the peer closes its side: closing a socket with unread data makes
 //! the kernel send a reset, and a reset may destroy our close frame before
@@ -116,11 +121,13 @@
 //! that). The only evloop-specific parts are the optional timeouts in
 //! [`Config`]; set them to `None` on another runtime.
 
+mod error;
 mod frame;
 mod handshake;
 mod read_buf;
 mod socket;
 
+pub use error::{CloseCode, CloseReason, Error};
 pub use frame::{apply_mask, OpCode, Prepared};
 pub use handshake::{
     accept, accept_key, accept_with_config, client_handshake, connect, connect_with_config,
@@ -128,8 +135,6 @@ pub use handshake::{
 };
 pub use socket::{Role, WebSocket};
 
-use std::fmt;
-use std::io;
 use std::time::Duration;
 
 /// A whole message, reassembled from its frames.
@@ -159,28 +164,32 @@ impl Message {
     }
 }
 
-/// Close codes (RFC 6455 §7.4.1) that this module sends or names.
+/// Close codes (RFC 6455 §7.4.1) as plain numbers, the way they travel in a
+/// close frame and in [`CloseFrame::code`]: [`WebSocket::close`] takes one.
+/// [`CloseCode`] says what each means.
 pub mod close_code {
-    /// The purpose of the connection has been fulfilled.
-    pub const NORMAL: u16 = 1000;
-    /// The endpoint is going away (server shutdown, page navigated away).
-    pub const GOING_AWAY: u16 = 1001;
-    /// The peer broke the protocol.
-    pub const PROTOCOL_ERROR: u16 = 1002;
-    /// A data type the endpoint cannot accept.
-    pub const UNSUPPORTED_DATA: u16 = 1003;
-    /// Reserved: "no code was present" — never sent on the wire.
-    pub const NO_STATUS: u16 = 1005;
-    /// Reserved: "closed without a close frame" — never sent on the wire.
-    pub const ABNORMAL: u16 = 1006;
-    /// A text message that was not valid UTF-8.
-    pub const INVALID_PAYLOAD: u16 = 1007;
-    /// The peer broke a rule of this application (the chat: too slow to keep up).
-    pub const POLICY_VIOLATION: u16 = 1008;
-    /// A message too big to process.
-    pub const MESSAGE_TOO_BIG: u16 = 1009;
-    /// The server hit an unexpected condition.
-    pub const INTERNAL_ERROR: u16 = 1011;
+    use super::CloseCode;
+
+    /// 1000: the purpose of the connection has been fulfilled.
+    pub const NORMAL: u16 = CloseCode::Normal.as_u16();
+    /// 1001: the endpoint is going away (server shutdown, page navigated away).
+    pub const GOING_AWAY: u16 = CloseCode::GoingAway.as_u16();
+    /// 1002: the peer broke the protocol.
+    pub const PROTOCOL_ERROR: u16 = CloseCode::ProtocolError.as_u16();
+    /// 1003: a data type the endpoint cannot accept.
+    pub const UNSUPPORTED_DATA: u16 = CloseCode::UnsupportedData.as_u16();
+    /// 1005, reserved: "no code was present" — never sent on the wire.
+    pub const NO_STATUS: u16 = CloseCode::NoStatus.as_u16();
+    /// 1006, reserved: "closed without a close frame" — never sent on the wire.
+    pub const ABNORMAL: u16 = CloseCode::Abnormal.as_u16();
+    /// 1007: a text message that was not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = CloseCode::InvalidPayload.as_u16();
+    /// 1008: the peer broke a rule of this application (the chat: too slow to keep up).
+    pub const POLICY_VIOLATION: u16 = CloseCode::PolicyViolation.as_u16();
+    /// 1009: a message too big to process.
+    pub const MESSAGE_TOO_BIG: u16 = CloseCode::MessageTooBig.as_u16();
+    /// 1011: the server hit an unexpected condition.
+    pub const INTERNAL_ERROR: u16 = CloseCode::InternalError.as_u16();
 
     /// May this code appear in a close frame on the wire? 1000–1003 and
     /// 1007–1014 are defined; 3000–4999 belong to libraries and applications.
@@ -223,68 +232,6 @@ impl Default for Config {
             max_message_size: 64 * 1024,
             frame_timeout: Some(Duration::from_secs(10)),
             close_timeout: Some(Duration::from_secs(5)),
-        }
-    }
-}
-
-/// What went wrong on a WebSocket connection.
-#[derive(Debug)]
-pub enum Error {
-    /// The HTTP upgrade was refused or malformed (the HTTP status, if one was sent or received).
-    Handshake(String),
-    /// The peer broke the protocol; we sent a close frame with this code
-    /// (1002, 1007 or 1009) and dropped the connection.
-    Protocol {
-        /// The close code we sent.
-        code: u16,
-        /// What was wrong (also the close frame's reason).
-        reason: &'static str,
-    },
-    /// The peer sent half a frame, or did not finish the close handshake, in time.
-    Timeout,
-    /// The connection is closed; nothing more can be sent or received.
-    Closed,
-    /// The socket failed, or the peer vanished without a close frame.
-    Io(io::Error),
-}
-
-impl Error {
-    /// The close code this error was answered with, if any.
-    pub fn close_code(&self) -> Option<u16> {
-        match self {
-            Error::Protocol { code, .. } => Some(*code),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Handshake(why) => write!(f, "WebSocket handshake failed: {why}"),
-            Error::Protocol { code, reason } => write!(f, "closed with {code}: {reason}"),
-            Error::Timeout => {
-                f.write_str("the peer went silent in the middle of a frame or the close handshake")
-            }
-            Error::Closed => f.write_str("the WebSocket connection is closed"),
-            Error::Io(e) => write!(f, "I/O error: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Error {
-        Error::Io(e)
-    }
-}
-
-impl From<crate::http::Error> for Error {
-    fn from(e: crate::http::Error) -> Error {
-        match e {
-            crate::http::Error::Io(e) => Error::Io(e),
-            other => Error::Handshake(other.to_string()),
         }
     }
 }

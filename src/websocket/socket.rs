@@ -5,6 +5,11 @@
 //! state lives in a half-finished `async fn` between awaits, so
 //! [`recv`](WebSocket::recv) is *cancel-safe*: a server can `select` it
 //! against its outbox, drop it when the outbox wins, and lose nothing.
+//!
+//! This file holds the struct and the sending side. Receiving — checking a
+//! frame, deciding what it means, reading more — is in `socket/receive.rs`;
+//! reassembling fragments in `socket/fragments.rs`; the close handshake in
+//! `socket/close.rs`.
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -13,16 +18,18 @@ use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::frame::{encode, parse_header, MaskRng, OpCode, Prepared};
+use super::frame::{encode, MaskRng, OpCode, Prepared};
 use super::read_buf::ReadBuf;
 
 mod close;
 mod fragments;
+mod receive;
 
-use super::{close_code, CloseFrame, Config, Error, Message};
+use super::{CloseFrame, Config, Error, Message};
+use crate::io::write_some;
 use crate::time::{timeout, Instant};
-use close::parse_close;
-use fragments::{check_utf8, Fragments, BAD_UTF8};
+use fragments::Fragments;
+use receive::Handled;
 
 /// Which end of the connection we are: it decides who masks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,18 +50,6 @@ enum State {
     /// The handshake is over, or the connection failed: nothing more in or out.
     Closed,
 }
-
-/// A frame that has fully arrived: its kind and where its (unmasked)
-/// payload sits in the read buffer.
-struct Frame {
-    fin: bool,
-    opcode: OpCode,
-    start: usize,
-    end: usize,
-}
-
-/// A failure to report with a close code: the protocol was broken.
-type Fail = (u16, &'static str);
 
 /// One WebSocket connection over any `AsyncRead + AsyncWrite` stream.
 ///
@@ -122,9 +117,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.flush().await?;
             }
             match self.parse_frame() {
-                Err((code, reason)) => return Err(self.fail(code, reason).await),
+                Err(why) => return Err(self.fail(why).await),
                 Ok(Some(frame)) => match self.handle(frame) {
-                    Err((code, reason)) => return Err(self.fail(code, reason).await),
+                    Err(why) => return Err(self.fail(why).await),
                     Ok(Handled::Message(message)) => return Ok(Some(message)),
                     Ok(Handled::Closed) => {
                         self.finish_close().await;
@@ -133,7 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     Ok(Handled::Nothing) => continue,
                 },
                 // We loop because one read may return only part of a frame.
-                Ok(None) => self.read_more().await?,
+                Ok(None) => self.fill_rbuf().await?,
             }
         }
     }
@@ -187,18 +182,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// that is the peer reading slowly (backpressure). Cancel-safe: what was
     /// not written stays queued.
     pub async fn flush(&mut self) -> Result<(), Error> {
+        // Not `crate::io::write_all`: its progress would live in its future and be
+        // lost if a `select` dropped us. `wpos` keeps it in the struct.
         while self.wpos < self.wbuf.len() {
-            let stream = &mut self.stream;
-            let pending = &self.wbuf[self.wpos..];
-            let n = poll_fn(|cx| Pin::new(&mut *stream).poll_write(cx, pending)).await?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "the peer stopped accepting data",
-                )
-                .into());
-            }
-            self.wpos += n;
+            self.wpos += write_some(&mut self.stream, &self.wbuf[self.wpos..]).await?;
         }
         self.wbuf.clear();
         self.wpos = 0;
@@ -221,209 +208,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         &self.stream
     }
 
-    /// Parse the next frame if it has fully arrived, checking every rule a
-    /// header can break *before* waiting for the payload: a 2 GiB frame is
-    /// refused from its first bytes, not after it filled our memory.
-    fn parse_frame(&mut self) -> Result<Option<Frame>, Fail> {
-        let Some(header) = parse_header(self.rbuf.unparsed()) else {
-            self.start_frame_clock();
-            return Ok(None);
-        };
-        if header.rsv != 0 {
-            return Err((
-                close_code::PROTOCOL_ERROR,
-                "reserved bits set, but no extension was negotiated",
-            ));
-        }
-        let Some(opcode) = OpCode::from_bits(header.opcode_bits) else {
-            return Err((close_code::PROTOCOL_ERROR, "reserved opcode"));
-        };
-        match (self.role, header.mask.is_some()) {
-            (Role::Server, false) => {
-                return Err((close_code::PROTOCOL_ERROR, "client frames must be masked"))
-            }
-            (Role::Client, true) => {
-                return Err((
-                    close_code::PROTOCOL_ERROR,
-                    "server frames must not be masked",
-                ))
-            }
-            _ => {}
-        }
-        if opcode.is_control() {
-            if !header.fin {
-                return Err((
-                    close_code::PROTOCOL_ERROR,
-                    "control frames must not be fragmented",
-                ));
-            }
-            if header.payload_len > 125 {
-                return Err((
-                    close_code::PROTOCOL_ERROR,
-                    "control frames carry at most 125 bytes",
-                ));
-            }
-        } else {
-            match (opcode, &self.fragments) {
-                (OpCode::Continuation, None) => {
-                    return Err((
-                        close_code::PROTOCOL_ERROR,
-                        "continuation frame with no message to continue",
-                    ))
-                }
-                (OpCode::Text | OpCode::Binary, Some(_)) => {
-                    return Err((
-                        close_code::PROTOCOL_ERROR,
-                        "a new message began before the last one finished",
-                    ))
-                }
-                _ => {}
-            }
-            let so_far = self.fragments.as_ref().map_or(0, |f| f.data.len()) as u64;
-            if so_far.saturating_add(header.payload_len) > self.config.max_message_size as u64 {
-                return Err((close_code::MESSAGE_TOO_BIG, "message larger than the limit"));
-            }
-        }
-        let frame_len = header.header_len + header.payload_len as usize; // fits: checked against the limit above
-        if self.rbuf.unparsed().len() < frame_len {
-            self.start_frame_clock();
-            return Ok(None);
-        }
-        let start = self.rbuf.start() + header.header_len;
-        let end = self.rbuf.start() + frame_len;
-        if let Some(key) = header.mask {
-            super::apply_mask(&mut self.rbuf.bytes_mut()[start..end], key, 0);
-        }
-        // The payload stays at `start..end` until the next read.
-        self.rbuf.consume(frame_len);
-        self.frame_deadline = None;
-        Ok(Some(Frame {
-            fin: header.fin,
-            opcode,
-            start,
-            end,
-        }))
-    }
-
-    /// Act on one complete frame.
-    fn handle(&mut self, frame: Frame) -> Result<Handled, Fail> {
-        let payload = frame.start..frame.end;
-        match frame.opcode {
-            OpCode::Text | OpCode::Binary if frame.fin => {
-                let data = self.rbuf.bytes()[payload].to_vec();
-                if self.state != State::Open {
-                    return Ok(Handled::Nothing); // closing: messages are discarded
-                }
-                Ok(Handled::Message(if frame.opcode == OpCode::Text {
-                    Message::Text(String::from_utf8(data).map_err(|_| BAD_UTF8)?)
-                } else {
-                    Message::Binary(data)
-                }))
-            }
-            OpCode::Text | OpCode::Binary => {
-                let text = frame.opcode == OpCode::Text;
-                let fragments = Fragments {
-                    text,
-                    data: self.rbuf.bytes()[payload].to_vec(),
-                    valid_up_to: 0,
-                };
-                self.fragments = Some(check_utf8(fragments, false)?);
-                Ok(Handled::Nothing)
-            }
-            OpCode::Continuation => {
-                let mut fragments = self.fragments.take().expect("checked by parse_frame");
-                fragments
-                    .data
-                    .extend_from_slice(&self.rbuf.bytes()[payload]);
-                let fragments = check_utf8(fragments, frame.fin)?;
-                if !frame.fin {
-                    self.fragments = Some(fragments);
-                    return Ok(Handled::Nothing);
-                }
-                if self.state != State::Open {
-                    return Ok(Handled::Nothing);
-                }
-                Ok(Handled::Message(if fragments.text {
-                    // Checked fragment by fragment, so this cannot fail.
-                    Message::Text(String::from_utf8(fragments.data).map_err(|_| BAD_UTF8)?)
-                } else {
-                    Message::Binary(fragments.data)
-                }))
-            }
-            OpCode::Ping => {
-                if self.state == State::Open {
-                    let data = self.rbuf.bytes()[payload].to_vec();
-                    self.queue_frame(OpCode::Pong, &data).ok();
-                }
-                Ok(Handled::Nothing)
-            }
-            OpCode::Pong => Ok(Handled::Nothing),
-            OpCode::Close => {
-                let close = parse_close(&self.rbuf.bytes()[payload])?;
-                if self.state == State::Open {
-                    // Answer with the same code (or an empty close frame for an empty one).
-                    match &close {
-                        Some(c) => self.queue_close(c.code, ""),
-                        None => self.queue_frame(OpCode::Close, &[]).unwrap_or(()),
-                    }
-                }
-                self.peer_close = close.or(Some(CloseFrame {
-                    code: close_code::NO_STATUS,
-                    reason: String::new(),
-                }));
-                Ok(Handled::Closed)
-            }
-        }
-    }
-
-    /// Read at least one more byte into `rbuf`, under the frame deadline if a
-    /// frame has started arriving.
-    async fn read_more(&mut self) -> Result<(), Error> {
-        // Ask for the rest of the frame if we know its size, so a 16 MiB
-        // message is read in big gulps — but zero at most 1 MiB at a time.
-        let wanted = match parse_header(self.rbuf.unparsed()) {
-            Some(h) => (h.header_len as u64 + h.payload_len)
-                .saturating_sub(self.rbuf.unparsed().len() as u64) as usize,
-            None => 0,
-        };
-        let deadline = self.frame_deadline;
-        let (rbuf, stream) = (&mut self.rbuf, &mut self.stream);
-        let read = poll_fn(|cx| rbuf.poll_fill(cx, stream, wanted));
-        let n = match deadline {
-            Some(deadline) => match timeout(deadline.duration_since(Instant::now()), read).await {
-                Ok(n) => n,
-                Err(_) => {
-                    self.state = State::Closed;
-                    return Err(Error::Timeout);
-                }
-            },
-            None => read.await,
-        };
-        match n {
-            Ok(0) => {
-                self.state = State::Closed;
-                Err(Error::Io(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the peer closed the connection without a close frame",
-                )))
-            }
-            Ok(_) => Ok(()),
-            Err(e) => {
-                self.state = State::Closed;
-                Err(Error::Io(e))
-            }
-        }
-    }
-
-    /// A frame has begun to arrive: start its clock, once.
-    fn start_frame_clock(&mut self) {
-        if !self.rbuf.unparsed().is_empty() && self.frame_deadline.is_none() {
-            if let Some(limit) = self.config.frame_timeout {
-                self.frame_deadline = Some(Instant::now() + limit);
-            }
-        }
-    }
-
     fn queue_frame(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
         if self.state != State::Open {
             return Err(Error::Closed);
@@ -435,13 +219,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         encode(&mut self.wbuf, true, opcode, payload, mask);
         Ok(())
     }
-}
-
-/// What a frame amounted to.
-enum Handled {
-    Message(Message),
-    Closed,
-    Nothing,
 }
 
 /// Run `future`, under a time limit if there is one.

@@ -3,8 +3,7 @@
 use std::fmt::Write as _;
 
 use super::layout::Layout;
-use super::INK;
-use crate::trace::Trace;
+use super::{Trace, INK};
 
 /// Draws the axis line, a tick where each clock reading begins (labelled
 /// where there is room), and a caption saying which clock it is.

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::layout::{Layout, Row, LANE, TOP};
-use super::{escape, CANCELLED, INK, JUMP, PANICKED, PENDING, READY, WAKE};
-use crate::trace::{EventKind, PollOutcome, Trace, WakeSource};
+use super::{escape, readiness, EventKind, PollOutcome, Trace, WakeSource};
+use super::{CANCELLED, INK, JUMP, PANICKED, PENDING, READY, WAKE};
 
 /// Draws every event of `trace` in its column.
 pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
@@ -53,11 +53,10 @@ pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
                 writable,
             } => {
                 let y = layout.y(Row::Io);
-                let r = if *readable { " readable" } else { "" };
-                let w = if *writable { " writable" } else { "" };
+                let ready = readiness(*readable, *writable);
                 let _ = writeln!(
                     svg,
-                    r##"<path d="M {cx:.1} {:.1} l 5 5 l -5 5 l -5 -5 z" fill="#2b8a8a"><title>{at} io#{token}{r}{w}</title></path>"##,
+                    r##"<path d="M {cx:.1} {:.1} l 5 5 l -5 5 l -5 -5 z" fill="#2b8a8a"><title>{at} io#{token}{ready}</title></path>"##,
                     y - 5.0
                 );
             }

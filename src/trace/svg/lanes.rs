@@ -4,8 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::layout::{label, task_of, Layout, Row, LANE, TOP};
-use super::{escape, BAND, FAINT};
-use crate::trace::Trace;
+use super::{escape, Trace, BAND, FAINT};
 
 /// Draws everything behind the events, so the events are drawn over it.
 pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::super::{EventKind, Trace, WakeSource};
+use super::{EventKind, Trace, WakeSource};
 
 /// Height of one lane or row.
 pub(super) const LANE: f64 = 26.0;

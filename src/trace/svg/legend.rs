@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::events::clock_face;
+use super::{EventKind, PollOutcome, Trace, WakeSource};
 use super::{CANCELLED, INK, JUMP, PANICKED, PENDING, READY, WAKE};
-use crate::trace::{EventKind, PollOutcome, Trace, WakeSource};
 
 /// The sample drawn beside a legend entry's text.
 #[derive(Clone, Copy)]

@@ -43,7 +43,9 @@ use std::fmt::Write as _;
 
 use self::layout::Layout;
 use self::legend::Legend;
-use super::Trace;
+// The event model, for this file and the drawing files beside it (each
+// takes it from here as `super::`).
+use super::{readiness, EventKind, PollOutcome, Trace, WakeSource};
 
 // The palette, shared by the marks and the legend's samples of them.
 const PENDING: &str = "#4a7fc1";

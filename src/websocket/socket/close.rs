@@ -5,14 +5,12 @@
 //! we read until the peer's end of stream before letting the socket go, so a
 //! reset never destroys a close frame in flight.
 
-use std::future::poll_fn;
-use std::io;
-use std::pin::Pin;
-
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::{within, Fail, OpCode, Role, State, WebSocket};
-use crate::websocket::{close_code, CloseFrame, Error};
+use super::receive::protocol_error;
+use super::{within, OpCode, Role, State, WebSocket};
+use crate::io::{drain, shutdown};
+use crate::websocket::{close_code, CloseCode, CloseFrame, CloseReason, Error};
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Start the close handshake: send a close frame with `code` and
@@ -56,14 +54,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let _ = self.queue_frame(OpCode::Close, &payload);
     }
 
-    /// The peer broke the protocol: send a close frame with `code`, then
+    /// The peer broke the protocol: send a close frame saying `why`, then
     /// close our side and linger until the peer closes its own.
-    pub(super) async fn fail(&mut self, code: u16, reason: &'static str) -> Error {
+    pub(super) async fn fail(&mut self, why: CloseReason) -> Error {
         if self.state == State::Open {
-            self.queue_close(code, reason);
+            self.queue_close(why.code.as_u16(), why.reason);
         }
         self.finish_close().await;
-        Error::Protocol { code, reason }
+        Error::Protocol(why)
     }
 
     /// End of the close handshake (or of a failed connection): write what is
@@ -79,12 +77,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let _ = within(limit, async {
             self.flush().await?;
             if role == Role::Server {
-                poll_fn(|cx| Pin::new(&mut self.stream).poll_close(cx)).await?;
+                shutdown(&mut self.stream).await?;
             }
             drain(&mut self.stream).await?;
             if role == Role::Client {
                 // The server has closed; now our side, so it need not wait for our drop.
-                poll_fn(|cx| Pin::new(&mut self.stream).poll_close(cx)).await?;
+                shutdown(&mut self.stream).await?;
             }
             Ok::<(), Error>(())
         })
@@ -95,23 +93,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 }
 
 /// A close frame's payload: nothing, or a valid code and a UTF-8 reason.
-pub(super) fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, Fail> {
+pub(super) fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, CloseReason> {
     match payload {
         [] => Ok(None),
-        [_] => Err((
-            close_code::PROTOCOL_ERROR,
+        [_] => Err(protocol_error(
             "a close frame's payload must be empty or hold a 2-byte code",
         )),
         [hi, lo, reason @ ..] => {
             let code = u16::from_be_bytes([*hi, *lo]);
             if !close_code::is_valid(code) {
-                return Err((close_code::PROTOCOL_ERROR, "invalid close code"));
+                return Err(protocol_error("invalid close code"));
             }
             let reason = std::str::from_utf8(reason).map_err(|_| {
-                (
-                    close_code::INVALID_PAYLOAD,
-                    "close reason is not valid UTF-8",
-                )
+                CloseReason::new(CloseCode::InvalidPayload, "close reason is not valid UTF-8")
             })?;
             Ok(Some(CloseFrame {
                 code,
@@ -119,11 +113,4 @@ pub(super) fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, Fail> {
             }))
         }
     }
-}
-
-/// Read and throw away until the peer's end of stream.
-async fn drain<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<()> {
-    let mut sink = [0u8; 4096];
-    while poll_fn(|cx| Pin::new(&mut *stream).poll_read(cx, &mut sink)).await? > 0 {}
-    Ok(())
 }

@@ -1,7 +1,6 @@
 //! Reassembling a fragmented message, checking its UTF-8 as it comes.
 
-use super::Fail;
-use crate::websocket::close_code;
+use crate::websocket::{CloseCode, CloseReason};
 
 /// A message arriving in several frames, being put back together.
 #[derive(Debug)]
@@ -13,15 +12,14 @@ pub(super) struct Fragments {
     pub(super) valid_up_to: usize,
 }
 
-pub(super) const BAD_UTF8: Fail = (
-    close_code::INVALID_PAYLOAD,
-    "text message is not valid UTF-8",
-);
+/// Text that is not UTF-8: close code 1007.
+pub(super) const BAD_UTF8: CloseReason =
+    CloseReason::new(CloseCode::InvalidPayload, "text message is not valid UTF-8");
 
 /// Check the UTF-8 of a text message as its fragments arrive. A character
 /// may be split across two fragments, so an *incomplete* sequence at the end
 /// is fine — unless this was the last fragment.
-pub(super) fn check_utf8(mut fragments: Fragments, last: bool) -> Result<Fragments, Fail> {
+pub(super) fn check_utf8(mut fragments: Fragments, last: bool) -> Result<Fragments, CloseReason> {
     if !fragments.text {
         return Ok(fragments);
     }
