@@ -233,7 +233,7 @@ impl<R> Future for WaitBlocking<R> {
                     let old = slot.waker.replace(cx.waker().clone());
                     drop(slot); // a waker's drop may run a task's destructors: unlock first
                     drop(old);
-                    context::record_wait(crate::task::WaitReason::Blocking);
+                    crate::task::wait::record(crate::task::WaitReason::Blocking);
                     return Poll::Pending;
                 }
             }

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use super::core::{Activity, Core};
 use super::handle::Handle;
 use super::shared::Shared;
-use crate::task::{JoinHandle, WaitReason};
+use crate::task::JoinHandle;
 use crate::trace::WakeSource;
 
 thread_local! {
@@ -25,32 +25,6 @@ thread_local! {
     /// `spawn_blocking` job runs, and inside `Handle::block_on`. `spawn` and
     /// `Handle::current` fall back to it.
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
-    /// What the task being polled waits on (`WaitReason::encode`), recorded by
-    /// the first leaf future that returns `Pending` during the poll.
-    static WAITING: Cell<u64> = const { Cell::new(0) };
-}
-
-/// A poll is about to start: forget the previous task's wait reason.
-#[inline]
-pub(crate) fn begin_wait_record() {
-    WAITING.with(|w| w.set(0));
-}
-
-/// A leaf future is returning `Pending` because of `reason`. The first one
-/// recorded during a poll wins (in `timeout(d, read)`, the read).
-#[inline]
-pub(crate) fn record_wait(reason: WaitReason) {
-    let _ = WAITING.try_with(|w| {
-        if w.get() == 0 {
-            w.set(reason.encode());
-        }
-    });
-}
-
-/// The poll ended: what did it wait on?
-#[inline]
-pub(crate) fn end_wait_record() -> WaitReason {
-    WaitReason::decode(WAITING.with(|w| w.replace(0)))
 }
 
 /// The runtime reachable from this thread: the one whose loop (or `enter`)

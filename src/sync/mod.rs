@@ -68,6 +68,9 @@ use std::task::Waker;
 /// ```
 #[must_use = "drop the old waker after releasing the lock, not under it"]
 pub(crate) fn replace_waker(slot: &mut Option<Waker>, new: &Waker) -> Option<Waker> {
+    // Storing a waker means the caller is about to return `Pending`: note on
+    // the polled task that it waits on a channel (see `Runtime::tasks`).
+    crate::task::wait::record(crate::task::WaitReason::Channel);
     match slot {
         Some(old) => update_waker(old, new),
         None => slot.replace(new.clone()),
@@ -77,6 +80,7 @@ pub(crate) fn replace_waker(slot: &mut Option<Waker>, new: &Waker) -> Option<Wak
 /// [`replace_waker`] for a slot that always holds a waker (a waiting sender).
 #[must_use = "drop the old waker after releasing the lock, not under it"]
 pub(crate) fn update_waker(slot: &mut Waker, new: &Waker) -> Option<Waker> {
+    crate::task::wait::record(crate::task::WaitReason::Channel);
     if slot.will_wake(new) {
         None
     } else {

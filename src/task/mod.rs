@@ -14,7 +14,7 @@ pub(crate) mod state;
 
 mod error;
 mod join_handle;
-mod wait;
+pub(crate) mod wait;
 
 pub use error::JoinError;
 pub use join_handle::JoinHandle;

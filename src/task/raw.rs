@@ -34,7 +34,8 @@ use std::task::{Context, Poll, Waker};
 use futures_task::{waker_ref, ArcWake};
 
 use super::state::{Snapshot, StartPoll, State, Wake, COMPLETE, JOIN_INTEREST, JOIN_WAKER};
-use super::{JoinError, TaskId, WaitReason};
+use super::wait::{self, WaitReason};
+use super::{JoinError, TaskId};
 use crate::runtime::context;
 use crate::runtime::log;
 use crate::runtime::shared::Shared;
@@ -216,7 +217,7 @@ where
 
     fn report_output_drop_panic(&self, payload: &Box<dyn std::any::Any + Send>) {
         let header = &self.header;
-        // MERGE-TRACE: record a DropPanic event here
+        header.shared.record(EventKind::DropPanic { task: header.id.0 });
         log::warn(format_args!(
             "evloop warning: dropping the output of {} panicked ({}); nobody awaited it, \
              so the panic was contained",
@@ -278,14 +279,14 @@ where
         // `waker_ref` lends a waker that points at this very Arc: no clone, no allocation.
         let waker = waker_ref(&self);
         let mut cx = Context::from_waker(&waker);
-        context::begin_wait_record();
+        wait::begin_record();
 
         // A panic in the task must not take the loop down: catch it and turn
         // it into a value the JoinHandle returns (asyncio's task.exception()).
         let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)));
         let (result, outcome) = match polled {
             Ok(Poll::Pending) => {
-                let reason = context::end_wait_record();
+                let reason = wait::end_record();
                 self.header
                     .waiting
                     .store(reason.encode(), Ordering::Relaxed);
@@ -319,7 +320,7 @@ where
                 (Err(err), PollOutcome::Panicked)
             }
         };
-        let _ = context::end_wait_record();
+        let _ = wait::end_record();
         // SAFETY: RUNNING, and the stage was consumed just above.
         unsafe { self.complete(result) };
         Some(outcome)
@@ -347,7 +348,7 @@ where
         let state = &self.header.state;
         let snapshot = state.load();
         if !snapshot.has(COMPLETE) {
-            context::record_wait(WaitReason::Join {
+            wait::record(WaitReason::Join {
                 task: self.header.id.0,
             });
             if snapshot.has(JOIN_WAKER) {

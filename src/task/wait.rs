@@ -8,7 +8,39 @@
 //! A hang report ("these three tasks wait, on these things") and a live view
 //! of the runtime both read it.
 
+use std::cell::Cell;
 use std::fmt;
+
+thread_local! {
+    /// What the task being polled on this thread waits on
+    /// ([`WaitReason::encode`]), recorded by the first leaf future that
+    /// returns `Pending` during the poll. This file imports nothing from the
+    /// crate, so the leaves (`sync`, the drivers) may call it.
+    static WAITING: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A poll is about to start: forget the previous task's wait reason.
+#[inline]
+pub(crate) fn begin_record() {
+    WAITING.with(|w| w.set(0));
+}
+
+/// A leaf future is returning `Pending` because of `reason`. The first one
+/// recorded during a poll wins (in `timeout(d, read)`, the read).
+#[inline]
+pub(crate) fn record(reason: WaitReason) {
+    let _ = WAITING.try_with(|w| {
+        if w.get() == 0 {
+            w.set(reason.encode());
+        }
+    });
+}
+
+/// The poll ended: what did it wait on?
+#[inline]
+pub(crate) fn end_record() -> WaitReason {
+    WaitReason::decode(WAITING.with(|w| w.replace(0)))
+}
 
 /// What a task waited on when its last poll returned `Pending`.
 ///

@@ -51,6 +51,7 @@ pub(super) fn render(trace: &Trace) -> String {
             EventKind::SlowPoll { task, took } => {
                 instant("slow poll", *task, json!({"took_ms": took.as_secs_f64() * 1e3}))
             }
+            EventKind::DropPanic { task } => instant("output drop panicked", *task, json!({})),
         });
     }
     json!({"traceEvents": out, "displayTimeUnit": "ms"}).to_string()

@@ -71,6 +71,13 @@ pub enum EventKind {
         /// For how long (real time).
         took: Duration,
     },
+    /// Dropping a finished task's output panicked, and nobody awaited it
+    /// (a detached task, or a `JoinHandle` dropped unread): the panic was
+    /// contained and logged instead of reaching the loop.
+    DropPanic {
+        /// The task whose output it was.
+        task: u64,
+    },
 }
 
 /// How a poll ended.

@@ -47,6 +47,9 @@ pub(super) fn render(trace: &Trace) -> String {
             EventKind::ClockJump { to } => {
                 write!(out, "clock  jumps to {:.3}s", to.as_secs_f64())
             }
+            EventKind::DropPanic { task } => {
+                write!(out, "PANIC  dropping the output of {} (contained)", trace.name(*task))
+            }
             EventKind::SlowPoll { task, took } => {
                 let _ = write!(out, "SLOW   {} held the loop ", trace.name(*task));
                 if trace.paused {

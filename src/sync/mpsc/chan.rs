@@ -132,6 +132,7 @@ impl<T> Chan<T> {
                 state.next_ticket += 1;
                 let waker = cx.waker().clone();
                 state.waiters.push_back(Waiter { ticket: t, waker });
+                crate::task::wait::record(crate::task::WaitReason::Channel);
                 *ticket = Some(t);
                 return Poll::Pending;
             }

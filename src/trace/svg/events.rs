@@ -81,6 +81,14 @@ pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
                 }
                 clock_jump(svg, layout, cx, *to, labelled);
             }
+            EventKind::DropPanic { task } => {
+                let y = layout.y(Row::Task(*task));
+                let _ = writeln!(
+                    svg,
+                    r##"<circle cx="{cx:.1}" cy="{y:.1}" r="4" fill="{PANICKED}"><title>{at} dropping the output of {} panicked (contained)</title></circle>"##,
+                    escape(&trace.name(*task)),
+                );
+            }
             EventKind::SlowPoll { task, took } => {
                 let y = layout.y(Row::Task(*task));
                 // Real time: left out under a paused clock, where it varies run to run.

@@ -195,7 +195,8 @@ pub(super) fn task_of(kind: &EventKind) -> Option<u64> {
         EventKind::Spawn { task, .. }
         | EventKind::Poll { task, .. }
         | EventKind::Wake { task, .. }
-        | EventKind::SlowPoll { task, .. } => Some(*task),
+        | EventKind::SlowPoll { task, .. }
+        | EventKind::DropPanic { task } => Some(*task),
         _ => None,
     }
 }

@@ -47,6 +47,8 @@ impl Legend {
                 EventKind::Io { .. } => 8,
                 EventKind::Park { .. } => 9,
                 EventKind::SlowPoll { .. } => 10,
+                // Drawn as a panic on the task's row.
+                EventKind::DropPanic { .. } => 3,
             };
             seen[i] = true;
         }
