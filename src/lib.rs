@@ -86,7 +86,6 @@ pub mod fs;
 pub mod http;
 pub mod join;
 pub mod net;
-mod reactor;
 mod runtime;
 pub mod sync;
 pub mod task;

@@ -8,8 +8,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::core::{Activity, Core};
+use super::driver::reactor::IoHandle;
 use super::shared::Shared;
 use crate::trace::WakeSource;
 
@@ -44,6 +46,15 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
         .try_with(|cur| cur.borrow().as_deref().map(f))
         .ok()
         .flatten()
+}
+
+/// The current runtime's reactor, for a socket to register with.
+///
+/// # Panics
+/// Outside a runtime, with a message naming `what` and saying what to do.
+#[track_caller]
+pub(crate) fn io_handle(what: &str) -> Arc<IoHandle> {
+    with_core(what, |core| core.reactor.handle().clone())
 }
 
 /// Who is waking a task of `shared`'s runtime, seen from this thread? Used by the trace.

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+use super::driver::reactor::Reactor;
 use super::shared::{Ready, Shared};
 use super::Metrics;
 use crate::blocking::BlockingPool;
-use crate::reactor::Reactor;
 use crate::task::raw::Task;
 use crate::task::JoinHandle;
 use crate::time::wheel::TimerWheel;

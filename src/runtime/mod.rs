@@ -10,9 +10,11 @@
 //! - `core` — what only the loop thread touches (the queue's receiver, wheel, reactor).
 //! - `turn` — the five steps of one turn.
 //! - `context` — the thread-local "current runtime" that `spawn` and `sleep` find.
+//! - `driver` — the leaves a turn composes (the reactor); they import nothing from here.
 
 pub(crate) mod context;
 pub(crate) mod core;
+pub(crate) mod driver;
 pub(crate) mod shared;
 mod turn;
 
@@ -27,9 +29,9 @@ use std::time::Duration;
 use futures_task::ArcWake;
 
 use self::core::Core;
+use self::driver::reactor::{Reactor, WAKE_TOKEN};
 use self::shared::Shared;
 use self::turn::TurnOptions;
-use crate::reactor::{Reactor, WAKE_TOKEN};
 use crate::task::JoinHandle;
 use crate::time::clock::Clock;
 use crate::trace::{EventKind, Trace};
@@ -333,10 +335,13 @@ impl Drop for Runtime {
     /// wheel, a socket leaving the reactor), which must find nothing borrowed.
     fn drop(&mut self) {
         let core = &self.core;
+        // First, because it wakes the tasks waiting on sockets (onto the run
+        // queue, emptied next) and makes every socket of this runtime answer
+        // with an error from now on, wherever it is used.
+        core.reactor.handle().shutdown();
         let queued: Vec<_> = core.queue.try_iter().collect();
         let timers = std::mem::take(&mut *core.wheel.borrow_mut());
-        let io_wakers = core.reactor.take_all_wakers();
-        drop((queued, timers, io_wakers));
+        drop((queued, timers));
     }
 }
 
