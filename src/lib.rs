@@ -89,7 +89,6 @@ pub mod http;
 mod io;
 pub mod join;
 pub mod net;
-mod reactor;
 pub mod runtime;
 pub mod sync;
 pub mod task;

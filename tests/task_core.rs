@@ -392,3 +392,59 @@ fn wakes_racing_polls_from_another_thread_lose_none() {
         assert_eq!(seen, 200_000);
     });
 }
+
+#[test]
+fn a_blocking_job_can_connect_a_socket_and_wait_for_it() {
+    // tokio allows I/O from blocking code through the runtime's handle; so do we.
+    guarded(|| {
+        let rt = Runtime::new().unwrap();
+        let greeting = rt.block_on(async {
+            let listener = evloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = evloop::spawn(async move {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                stream.write_all(b"hello from the loop").await.unwrap();
+            });
+            let client = evloop::spawn_blocking(move || {
+                let handle = evloop::runtime::Handle::current();
+                handle.block_on(async move {
+                    let mut stream = evloop::net::TcpStream::connect(addr).await.unwrap();
+                    let mut buf = vec![0; 19];
+                    stream.read_exact(&mut buf).await.unwrap();
+                    String::from_utf8(buf).unwrap()
+                })
+            });
+            server.await.unwrap();
+            client.await.unwrap()
+        });
+        assert_eq!(greeting, "hello from the loop");
+    });
+}
+
+#[test]
+fn runtime_tasks_says_what_each_task_waits_on() {
+    use evloop::task::{TaskState, WaitReason};
+    let rt = paused();
+    let (tx, mut rx) = evloop::sync::mpsc::channel::<u8>(1);
+    let reader = rt.spawn_named("reader", async move { rx.recv().await });
+    let waiter = rt.spawn_named("waiter", async move { reader.await.unwrap() });
+    rt.spawn_named("yielder", async {
+        loop {
+            evloop::yield_now().await;
+        }
+    });
+    rt.turn();
+    let tasks = rt.tasks();
+    let names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["reader", "waiter", "yielder"]);
+    assert_eq!(tasks[0].waiting_on, WaitReason::Channel);
+    assert_eq!(tasks[0].state, TaskState::Idle);
+    assert_eq!(tasks[1].waiting_on, WaitReason::Join { task: 1 });
+    assert_eq!(tasks[2].state, TaskState::Scheduled);
+    drop(tx);
+    rt.turn(); // the reader sees the channel closed, and finishes
+    rt.turn(); // so does the waiter
+    let names: Vec<String> = rt.tasks().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["yielder"], "finished tasks leave the list");
+    drop(waiter);
+}

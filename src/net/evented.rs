@@ -9,16 +9,24 @@
 //! [`PollEvented::poll_read`].
 //!
 //! A `PollEvented` is shared by reference (`&self`): mio implements `Read` and
-//! `Write` for `&mio::net::TcpStream`, so a read half and a write half can use
-//! the same socket from two tasks. The reactor keeps a reader waker and a
-//! writer waker per source, so the two never overwrite each other's.
+//! `Write` for `&mio::net::TcpStream`, so a read half and a write half — or
+//! several tasks holding one `Arc<TcpListener>` — can use the same socket.
+//! The reactor keeps a list of waiters per direction of every source
+//! (`runtime/driver/reactor.rs`): a reader and a writer wait in separate
+//! lists, and every task waiting in one direction is woken by its next edge
+//! (those that then find `WouldBlock` just wait again). No waiter ever
+//! overwrites another's waker.
+//!
+//! If the runtime the socket was registered with has been dropped, every
+//! call fails with an error: no reactor is left to report an edge.
 
 use std::io::{self, Read, Write};
 use std::task::{ready, Context, Poll};
 
 use mio::Interest;
 
-use crate::reactor::{Direction, Registration};
+use crate::runtime::context;
+use crate::runtime::driver::reactor::{Direction, Registration};
 
 /// A mio socket registered with the current runtime's reactor.
 ///
@@ -36,7 +44,8 @@ impl<S: mio::event::Source> PollEvented<S> {
     /// Outside a runtime (the message says to use `evloop::run`).
     #[track_caller]
     pub(crate) fn new(mut io: S, interest: Interest) -> io::Result<PollEvented<S>> {
-        let registration = Registration::new(&mut io, interest)?;
+        let handle = context::io_handle("registering an I/O source");
+        let registration = Registration::new(handle, &mut io, interest)?;
         Ok(PollEvented {
             io: Some(io),
             registration,
@@ -53,7 +62,7 @@ impl<S: mio::event::Source> PollEvented<S> {
         self.registration.token()
     }
 
-    /// Run `op` under the edge-triggered discipline (see `reactor.rs`): try
+    /// Run `op` under the edge-triggered discipline (see the reactor): try
     /// it; on `WouldBlock` clear readiness and wait for the next edge.
     pub(crate) fn poll_io<R>(
         &self,
@@ -90,7 +99,7 @@ where
             return Poll::Ready(Ok(0));
         }
         loop {
-            let tick = ready!(self.registration.poll_ready(cx, Direction::Read));
+            let tick = ready!(self.registration.poll_ready(cx, Direction::Read))?;
             match self.get_ref().read(buf) {
                 Ok(n) => {
                     if n > 0 && n < buf.len() {
@@ -119,7 +128,7 @@ where
             return Poll::Ready(Ok(0));
         }
         loop {
-            let tick = ready!(self.registration.poll_ready(cx, Direction::Write));
+            let tick = ready!(self.registration.poll_ready(cx, Direction::Write))?;
             match self.get_ref().write(buf) {
                 Ok(n) => {
                     if n > 0 && n < buf.len() {

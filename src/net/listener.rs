@@ -8,7 +8,7 @@ use mio::Interest;
 
 use super::evented::PollEvented;
 use super::TcpStream;
-use crate::reactor::Direction;
+use crate::runtime::driver::reactor::Direction;
 
 /// A listening TCP socket on the event loop.
 ///

@@ -16,7 +16,7 @@
 //! # How a read waits
 //!
 //! Every socket is non-blocking and registered with the runtime's reactor
-//! (`src/reactor.rs`; the book's chapter "The reactor" draws it). A read
+//! (`src/runtime/driver/reactor.rs`; the book's chapter "The reactor" draws it). A read
 //! *tries* the syscall first. If data is there, that is the answer — no
 //! waiting, no reactor. Only if the kernel says `WouldBlock` does the read
 //! leave its task's waker with the reactor and return `Pending`. When the

@@ -3,8 +3,9 @@
 //! asyncio hands you a `(reader, writer)` pair from the start; here you split
 //! a stream when you need it ([`TcpStream::into_split`](super::TcpStream::into_split)).
 //! Both halves hold an `Arc` of the one registered socket. That is enough
-//! because the reactor keeps a reader waker and a writer waker per socket: a
-//! task blocked reading and another blocked writing each get their own wake-up.
+//! because the reactor keeps separate lists of waiters for reading and for
+//! writing: a task blocked reading and another blocked writing each get their
+//! own wake-up.
 
 use std::future::poll_fn;
 use std::io;

@@ -11,7 +11,7 @@ use mio::Interest;
 
 use super::evented::PollEvented;
 use super::split::{OwnedReadHalf, OwnedWriteHalf};
-use crate::reactor::Direction;
+use crate::runtime::driver::reactor::Direction;
 
 /// A TCP connection on the event loop.
 ///
@@ -186,10 +186,10 @@ impl TcpStream {
     /// different tasks (a chat client reads the server in one task and sends
     /// what you type in another).
     ///
-    /// Both halves share the socket; the reactor keeps separate reader and
-    /// writer wakers, so neither half's waiting disturbs the other. Dropping
-    /// the write half shuts the write side down (the peer sees end of
-    /// stream); the socket closes when both halves are gone.
+    /// Both halves share the socket; the reactor keeps separate lists of
+    /// readers and writers waiting, so neither half's waiting disturbs the
+    /// other. Dropping the write half shuts the write side down (the peer
+    /// sees end of stream); the socket closes when both halves are gone.
     ///
     /// ```
     /// # use evloop::net::{TcpListener, TcpStream};
@@ -249,6 +249,45 @@ impl futures_io::AsyncRead for TcpStream {
 }
 
 impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts the write side down, as [`TcpStream::shutdown`] does.
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
+    }
+}
+
+/// Reading through a shared reference, as std's `impl Read for &TcpStream`
+/// allows: several tasks may read one socket through an `Arc<TcpStream>`.
+/// Each read gets whichever bytes come first, so this suits sockets where any
+/// reader may take any message; a protocol with one reader wants
+/// [`into_split`](TcpStream::into_split). Every task waiting here is woken by
+/// the next readable edge (the reactor keeps a list of waiters per direction).
+impl futures_io::AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf)
+    }
+}
+
+/// Writing through a shared reference (std's `impl Write for &TcpStream`):
+/// several tasks may write one socket. Each write is one syscall, so two
+/// writers' bytes may interleave between writes; every writer waiting on a
+/// full send buffer is woken when the peer drains it.
+impl futures_io::AsyncWrite for &TcpStream {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

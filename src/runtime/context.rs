@@ -9,8 +9,10 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::core::{Activity, Core};
+use super::driver::reactor::IoHandle;
 use super::handle::Handle;
 use super::shared::Shared;
 use crate::task::JoinHandle;
@@ -112,6 +114,27 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
         .try_with(|cur| cur.borrow().as_deref().map(f))
         .ok()
         .flatten()
+}
+
+/// The current runtime's reactor, for a socket to register with.
+///
+/// # Panics
+/// Outside a runtime, with a message naming `what` and saying what to do.
+#[track_caller]
+pub(crate) fn io_handle(what: &str) -> Arc<IoHandle> {
+    if let Some(io) = try_with_core(|core| core.reactor.handle().clone()) {
+        return io;
+    }
+    // In a blocking job (or `Handle::block_on`): the runtime's reactor is
+    // reachable through its handle, and registering with it is thread-safe.
+    match HANDLE
+        .try_with(|h| h.borrow().as_ref().map(Handle::io))
+        .ok()
+        .flatten()
+    {
+        Some(io) => io,
+        None => with_core(what, |_| unreachable!("no runtime is current")),
+    }
 }
 
 /// Who is waking a task of `shared`'s runtime, seen from this thread? Used by the trace.

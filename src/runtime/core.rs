@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+use super::driver::reactor::Reactor;
 use super::log;
 use super::owned::OwnedTasks;
 use super::shared::{Ready, Shared};
 use super::Metrics;
 use crate::blocking::BlockingPool;
-use crate::reactor::Reactor;
 use crate::task::raw::UNOWNED;
 use crate::task::state::{RUNNING, SCHEDULED};
 use crate::task::{JoinHandle, TaskId, TaskInfo, TaskState};

@@ -21,6 +21,7 @@ use std::thread::Thread;
 use futures_task::ArcWake;
 
 use super::context;
+use super::driver::reactor::IoHandle;
 use super::shared::Shared;
 use crate::task::raw::Runnable;
 use crate::task::JoinHandle;
@@ -57,6 +58,11 @@ impl std::fmt::Debug for Handle {
 impl Handle {
     pub(crate) fn new(shared: Arc<Shared>) -> Handle {
         Handle { shared }
+    }
+
+    /// The runtime's reactor, for registering sockets from any thread.
+    pub(crate) fn io(&self) -> Arc<IoHandle> {
+        self.shared.io.clone()
     }
 
     /// The runtime running this code: on the loop's thread (in a task, in the

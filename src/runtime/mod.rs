@@ -13,9 +13,12 @@
 //! - `owned` — the owned-task list: every live task, so dropping the runtime cancels them.
 //! - `handle` — [`Handle`]: the runtime, reachable from any thread.
 //! - `log` — warnings on stderr that never block the loop.
+//! - `driver` — the leaves a turn composes (the reactor, the timer wheel, the blocking pool);
+//!   they import nothing from here.
 
 pub(crate) mod context;
 pub(crate) mod core;
+pub(crate) mod driver;
 mod handle;
 pub(crate) mod log;
 mod owned;
@@ -35,9 +38,9 @@ use std::time::Duration;
 use futures_task::ArcWake;
 
 use self::core::Core;
+use self::driver::reactor::{Reactor, WAKE_TOKEN};
 use self::shared::Shared;
 use self::turn::TurnOptions;
-use crate::reactor::{Reactor, WAKE_TOKEN};
 use crate::task::{JoinHandle, TaskInfo};
 use crate::time::clock::Clock;
 use crate::trace::{EventKind, Trace};
@@ -140,7 +143,8 @@ impl Builder {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let clock = Clock::new(self.start_paused);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(Shared::new(sender, unparker, clock, self.trace, id));
+        let io = reactor.handle().clone();
+        let shared = Arc::new(Shared::new(sender, unparker, clock, self.trace, id, io));
         let core = Core::new(shared, receiver, reactor, self.slow_poll_threshold);
         Ok(Runtime {
             core: Rc::new(core),
@@ -371,10 +375,13 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         let core = &self.core;
         let _enter = context::enter_for_drop(core.clone());
+        // First the sockets: every task waiting on one is woken (and swept up
+        // next), and every socket of this runtime answers with an error from
+        // now on, wherever it is used.
+        core.reactor.handle().shutdown();
         core.shutdown();
         let timers = std::mem::take(&mut *core.wheel.borrow_mut());
-        let io_wakers = core.reactor.take_all_wakers();
-        drop((timers, io_wakers));
+        drop(timers);
         log::flush();
     }
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{SendError, Sender};
 
+use super::driver::reactor::IoHandle;
 use crate::task::raw::{Runnable, Task};
 use crate::task::TaskId;
 use crate::time::clock::Clock;
@@ -79,6 +80,9 @@ pub(crate) struct Shared {
     next_task_id: AtomicU64,
     /// The runtime is being dropped: new tasks are cancelled as they are made.
     closed: AtomicBool,
+    /// The reactor's thread-safe half, so a blocking job (through its
+    /// `Handle`) can register sockets too.
+    pub(crate) io: Arc<IoHandle>,
     /// The thread that owns the loop (a `Runtime` is not `Send`, so it never
     /// changes): a wake from this thread between turns comes from "the runtime".
     pub(crate) owner: std::thread::ThreadId,
@@ -91,6 +95,7 @@ impl Shared {
         clock: Clock,
         trace: bool,
         id: usize,
+        io: Arc<IoHandle>,
     ) -> Shared {
         Shared {
             local: LocalQueue(RefCell::new(VecDeque::new())),
@@ -106,6 +111,7 @@ impl Shared {
             id,
             next_task_id: AtomicU64::new(1),
             closed: AtomicBool::new(false),
+            io,
             owner: std::thread::current().id(),
         }
     }

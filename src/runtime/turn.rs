@@ -192,8 +192,30 @@ impl Core {
                 self.shared.record(EventKind::Park { timeout });
             }
         }
-        // The reactor ends the park (`park_end`) as soon as the OS returns.
-        let events = self.reactor.poll(timeout, &self.activity, &self.shared);
+        let polled = self.reactor.poll(timeout);
+        // Awake again *before* waking anyone: a wake while `parked` is still
+        // set would write the eventfd for nothing, and the next poll would
+        // return at once to read it — two wasted syscalls per park.
+        self.shared.park_end();
+        if let Err(e) = polled {
+            panic!("evloop: the OS poller failed ({e}); the event loop cannot go on");
+        }
+        // Mark the sockets ready; record each event, then wake each waiter
+        // with the trace told which socket woke it.
+        let events = self.reactor.dispatch(
+            |event| {
+                self.shared.record(EventKind::Io {
+                    token: event.token,
+                    readable: event.readable,
+                    writable: event.writable,
+                })
+            },
+            |token, waker| {
+                self.activity.set(Activity::Io(token));
+                waker.wake();
+            },
+        );
+        self.activity.set(Activity::Idle);
         self.count_io(events);
         events
     }

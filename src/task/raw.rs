@@ -217,7 +217,9 @@ where
 
     fn report_output_drop_panic(&self, payload: &Box<dyn std::any::Any + Send>) {
         let header = &self.header;
-        header.shared.record(EventKind::DropPanic { task: header.id.0 });
+        header
+            .shared
+            .record(EventKind::DropPanic { task: header.id.0 });
         log::warn(format_args!(
             "evloop warning: dropping the output of {} panicked ({}); nobody awaited it, \
              so the panic was contained",

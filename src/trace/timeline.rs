@@ -48,7 +48,11 @@ pub(super) fn render(trace: &Trace) -> String {
                 write!(out, "clock  jumps to {:.3}s", to.as_secs_f64())
             }
             EventKind::DropPanic { task } => {
-                write!(out, "PANIC  dropping the output of {} (contained)", trace.name(*task))
+                write!(
+                    out,
+                    "PANIC  dropping the output of {} (contained)",
+                    trace.name(*task)
+                )
             }
             EventKind::SlowPoll { task, took } => {
                 let _ = write!(out, "SLOW   {} held the loop ", trace.name(*task));
