@@ -167,22 +167,6 @@ where
         }
         Ok(())
     }
-
-    /// Write all of `buf`, however many writes it takes (asyncio's
-    /// `writer.write(data)` followed by `await writer.drain()`).
-    pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = std::future::poll_fn(|cx| self.poll_write(cx, buf)).await?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "the socket accepted no more bytes",
-                ));
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
-    }
 }
 
 impl<S: mio::event::Source> Drop for PollEvented<S> {

@@ -81,7 +81,7 @@ impl OwnedWriteHalf {
 
     /// Write all of `buf`, waiting while the send buffer is full.
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.io.write_all(buf).await
+        crate::io::write_all(self, buf).await
     }
 
     /// Nothing to flush: every write already reached the kernel.

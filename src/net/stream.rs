@@ -140,7 +140,7 @@ impl TcpStream {
     /// waits whenever the kernel's send buffer is full — that is backpressure
     /// from a slow reader.
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.io.write_all(buf).await
+        crate::io::write_all(self, buf).await
     }
 
     /// Does nothing, successfully: a TCP socket has no buffer in user space,

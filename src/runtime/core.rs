@@ -18,7 +18,7 @@ use super::log;
 use super::owned::OwnedTasks;
 use super::shared::{Ready, Shared};
 use super::Metrics;
-use crate::blocking::BlockingPool;
+use super::driver::blocking::BlockingPool;
 use crate::task::raw::UNOWNED;
 use crate::task::state::{RUNNING, SCHEDULED};
 use crate::task::{JoinHandle, TaskId, TaskInfo, TaskState};

@@ -68,9 +68,6 @@ use std::task::Waker;
 /// ```
 #[must_use = "drop the old waker after releasing the lock, not under it"]
 pub(crate) fn replace_waker(slot: &mut Option<Waker>, new: &Waker) -> Option<Waker> {
-    // Storing a waker means the caller is about to return `Pending`: note on
-    // the polled task that it waits on a channel (see `Runtime::tasks`).
-    crate::task::wait::record(crate::task::WaitReason::Channel);
     match slot {
         Some(old) => update_waker(old, new),
         None => slot.replace(new.clone()),
@@ -80,12 +77,17 @@ pub(crate) fn replace_waker(slot: &mut Option<Waker>, new: &Waker) -> Option<Wak
 /// [`replace_waker`] for a slot that always holds a waker (a waiting sender).
 #[must_use = "drop the old waker after releasing the lock, not under it"]
 pub(crate) fn update_waker(slot: &mut Waker, new: &Waker) -> Option<Waker> {
-    crate::task::wait::record(crate::task::WaitReason::Channel);
     if slot.will_wake(new) {
         None
     } else {
         Some(std::mem::replace(slot, new.clone()))
     }
+}
+
+/// A channel end is about to return `Pending`: note on the polled task that
+/// it waits on a channel (what `Runtime::tasks` reports).
+pub(crate) fn waiting_on_channel() {
+    crate::task::wait::record(crate::task::WaitReason::Channel);
 }
 
 /// Lock a channel's state, ignoring poisoning.

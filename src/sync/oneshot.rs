@@ -207,6 +207,7 @@ impl<T> Future for Receiver<T> {
         // the last reference to a task that owns our `Sender`, whose drop
         // locks this state again.
         let old = replace_waker(&mut state.receiver_waker, cx.waker());
+        crate::sync::waiting_on_channel();
         drop(state);
         drop(old);
         Poll::Pending

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use super::error::{SendError, TryRecvError, TrySendError};
-use crate::sync::{lock, replace_waker, update_waker};
+use crate::sync::{lock, replace_waker, update_waker, waiting_on_channel};
 
 /// The capacity that makes a channel unbounded.
 pub(super) const UNBOUNDED: usize = usize::MAX;
@@ -132,7 +132,7 @@ impl<T> Chan<T> {
                 state.next_ticket += 1;
                 let waker = cx.waker().clone();
                 state.waiters.push_back(Waiter { ticket: t, waker });
-                crate::task::wait::record(crate::task::WaitReason::Channel);
+                waiting_on_channel();
                 *ticket = Some(t);
                 return Poll::Pending;
             }
@@ -141,6 +141,7 @@ impl<T> Chan<T> {
                 // `select`), so just keep the waker up to date.
                 Ok(i) => {
                     let old = update_waker(&mut state.waiters[i].waker, cx.waker());
+                    waiting_on_channel();
                     drop(state);
                     drop(old);
                     return Poll::Pending;
@@ -239,6 +240,7 @@ impl<T> Chan<T> {
         // A replaced waker is dropped only once the lock is released: it may
         // be the last reference to a task that owns a sender of this channel.
         let old = replace_waker(&mut state.recv_waker, cx.waker());
+        waiting_on_channel();
         drop(state);
         drop(old);
         Poll::Pending
