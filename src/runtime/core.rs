@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+use super::driver::timer::TimerDriver;
 use super::shared::{Ready, Shared};
 use super::Metrics;
 use crate::blocking::BlockingPool;
 use crate::reactor::Reactor;
 use crate::task::raw::Task;
 use crate::task::JoinHandle;
-use crate::time::wheel::TimerWheel;
 use crate::trace::{EventKind, PollOutcome};
 
 /// What the loop is doing right now; the trace reads it to say who woke a task.
@@ -58,9 +58,9 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     /// Consumer end of the run queue (the producer end is in `Shared`).
     pub(crate) queue: Receiver<Ready>,
-    /// Deadlines in 1 ms ticks since the runtime started, each with the waker
-    /// of the `Sleep` waiting for it.
-    pub(crate) wheel: RefCell<TimerWheel<Waker>>,
+    /// The timer wheel: deadlines in 1 ms ticks since the runtime started,
+    /// each with the waker of the `Sleep` waiting for it.
+    pub(crate) timers: TimerDriver,
     /// Scratch space for step 5: the wakers of timers that just fired,
     /// reused every turn so firing timers allocates nothing.
     pub(crate) due: RefCell<Vec<Waker>>,
@@ -85,7 +85,7 @@ impl Core {
         Core {
             shared,
             queue,
-            wheel: RefCell::new(TimerWheel::new()),
+            timers: TimerDriver::new(),
             due: RefCell::new(Vec::new()),
             reactor,
             blocking: BlockingPool::new(),

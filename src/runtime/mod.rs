@@ -10,9 +10,11 @@
 //! - `core` — what only the loop thread touches (the queue's receiver, wheel, reactor).
 //! - `turn` — the five steps of one turn.
 //! - `context` — the thread-local "current runtime" that `spawn` and `sleep` find.
+//! - `driver` — the leaves a turn composes (the timer wheel and its driver).
 
 pub(crate) mod context;
 pub(crate) mod core;
+pub(crate) mod driver;
 pub(crate) mod shared;
 mod turn;
 
@@ -334,9 +336,9 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         let core = &self.core;
         let queued: Vec<_> = core.queue.try_iter().collect();
-        let timers = std::mem::take(&mut *core.wheel.borrow_mut());
+        core.timers.clear(); // takes the wheel out, then drops it
         let io_wakers = core.reactor.take_all_wakers();
-        drop((queued, timers, io_wakers));
+        drop((queued, io_wakers));
     }
 }
 
