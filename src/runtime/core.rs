@@ -13,16 +13,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+use super::driver::blocking::BlockingPool;
 use super::driver::reactor::Reactor;
+use super::driver::timer::TimerDriver;
 use super::log;
 use super::owned::OwnedTasks;
 use super::shared::{Ready, Shared};
 use super::Metrics;
-use super::driver::blocking::BlockingPool;
 use crate::task::raw::UNOWNED;
 use crate::task::state::{RUNNING, SCHEDULED};
 use crate::task::{JoinHandle, TaskId, TaskInfo, TaskState};
-use crate::time::wheel::TimerWheel;
 use crate::trace::{EventKind, PollOutcome};
 
 /// What the loop is doing right now; the trace reads it to say who woke a task.
@@ -62,9 +62,9 @@ pub(crate) struct Core {
     pub(crate) queue: Receiver<Ready>,
     /// Every task spawned and not yet finished: dropping the runtime cancels them.
     owned: RefCell<OwnedTasks>,
-    /// Deadlines in 1 ms ticks since the runtime started, each with the waker
-    /// of the `Sleep` waiting for it.
-    pub(crate) wheel: RefCell<TimerWheel<Waker>>,
+    /// The timer wheel: deadlines in 1 ms ticks since the runtime started,
+    /// each with the waker of the `Sleep` waiting for it.
+    pub(crate) timers: TimerDriver,
     /// Scratch space for step 5: the wakers of timers that just fired,
     /// reused every turn so firing timers allocates nothing.
     pub(crate) due: RefCell<Vec<Waker>>,
@@ -89,7 +89,7 @@ impl Core {
             shared,
             queue,
             owned: RefCell::new(OwnedTasks::default()),
-            wheel: RefCell::new(TimerWheel::new()),
+            timers: TimerDriver::new(),
             due: RefCell::new(Vec::new()),
             reactor,
             blocking: BlockingPool::new(),

@@ -345,7 +345,8 @@ impl Runtime {
     /// rt.turn();
     /// let tasks = rt.tasks();
     /// assert_eq!(tasks[0].name, "sleeper");
-    /// assert_eq!(tasks[1].name, "reader");
+    /// assert_eq!(tasks[0].waiting_on, WaitReason::Timer { tick: 5000 });
+    /// assert_eq!(tasks[1].waiting_on, WaitReason::Channel);
     /// # drop(tx);
     /// ```
     pub fn tasks(&self) -> Vec<TaskInfo> {
@@ -380,8 +381,7 @@ impl Drop for Runtime {
         // now on, wherever it is used.
         core.reactor.handle().shutdown();
         core.shutdown();
-        let timers = std::mem::take(&mut *core.wheel.borrow_mut());
-        drop(timers);
+        core.timers.clear(); // takes the wheel out, then drops it
         log::flush();
     }
 }

@@ -145,7 +145,7 @@ impl Core {
     /// No task, timer, socket or blocking job exists that could ever make progress.
     fn nothing_can_happen(&self) -> bool {
         !self.has_ready_work()
-            && self.wheel.borrow().is_empty()
+            && self.timers.is_empty()
             && !self.reactor.has_sources()
             && !self.blocking_in_flight()
     }
@@ -156,7 +156,7 @@ impl Core {
         if self.has_ready_work() {
             return Some(Duration::ZERO);
         }
-        let next = self.wheel.borrow().next_deadline();
+        let next = self.timers.next_deadline();
         let clock = &self.shared.clock;
         if clock.is_paused() {
             // Virtual time never passes while we sleep, so waiting for a timer
@@ -167,8 +167,10 @@ impl Core {
                 _ => None,
             }
         } else {
-            // Until the earliest deadline itself (not the start of its wheel
-            // slot), so an idle loop wakes once per timer.
+            // Until the next deadline, or the start of the wheel slot that
+            // holds it if that comes first: there the wheel cascades, and
+            // the next park runs to the deadline (at most one early wake per
+            // level, and no timer is ever read to find out).
             next.map(|tick| tick_to_duration(tick).saturating_sub(clock.elapsed()))
         }
     }
@@ -223,8 +225,7 @@ impl Core {
     /// Step 5. Returns how many timers fired.
     fn fire_timers(&self, no_io: bool) -> usize {
         let clock = &self.shared.clock;
-        let mut wheel = self.wheel.borrow_mut();
-        if wheel.is_empty() {
+        if self.timers.is_empty() {
             return 0;
         }
         // The paused clock jumps only when the loop is otherwise idle.
@@ -235,18 +236,19 @@ impl Core {
         let mut fired = 0;
         loop {
             if may_jump {
-                // Straight to the earliest deadline: `advance` cascades whatever
-                // higher-level slots lie on the way and fires what is due.
-                if let Some(tick) = wheel.next_deadline() {
+                // Straight to the next deadline, or to the start of the wheel
+                // slot holding it: `advance` cascades what lies on the way and
+                // fires what is due.
+                if let Some(tick) = self.timers.next_deadline() {
                     clock.advance_to(tick_to_duration(tick));
                 }
             }
-            fired += wheel.advance(duration_to_tick(clock.elapsed()), |_, waker| {
-                due.push(waker)
-            });
-            // Timers years ahead sit in the top level, whose slot start is all
-            // `next_deadline` promises; after that cascade, jump again.
-            if fired > 0 || !may_jump || wheel.is_empty() {
+            fired += self
+                .timers
+                .advance(duration_to_tick(clock.elapsed()), &mut due);
+            // Nothing fired: that was a slot start, and the slot cascaded
+            // nearer its deadlines (at most once per level). Jump again.
+            if fired > 0 || !may_jump || self.timers.is_empty() {
                 break;
             }
         }
@@ -255,7 +257,7 @@ impl Core {
                 to: clock.elapsed(),
             });
         }
-        drop(wheel); // a woken task may set a new timer while we wake the rest
+        // The wheel is released: a woken task may set a new timer while we wake the rest.
         self.activity.set(Activity::Timers);
         for waker in due.drain(..) {
             waker.wake();

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{sleep_until, Instant, Sleep};
+use super::{after, sleep_until, Instant, Sleep};
 
 /// A ticker that completes `tick()` every `period`. The first tick completes
 /// at once.
@@ -10,6 +10,9 @@ use super::{sleep_until, Instant, Sleep};
 /// If the loop falls behind (a tick is late by more than a whole period),
 /// the missed ticks are *skipped*, not burst: the next tick is the next
 /// multiple of `period` after now. A spinner wants that; so do most loops.
+///
+/// `interval(Duration::MAX)` ticks once, then never again (each wait is
+/// clamped to 30 years, as in [`sleep`](super::sleep)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -25,12 +28,17 @@ use super::{sleep_until, Instant, Sleep};
 /// ```
 ///
 /// # Panics
-/// If `period` is zero.
+/// If `period` is zero. The panic names the line that called `interval`.
+#[track_caller]
 pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
 
 /// Like [`interval`], but the first tick completes at `start`.
+///
+/// # Panics
+/// If `period` is zero. The panic names the line that called `interval_at`.
+#[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
         period > Duration::ZERO,
@@ -58,7 +66,7 @@ impl Interval {
         (&mut self.delay).await;
         let scheduled = self.next;
         let now = Instant::now();
-        let mut next = scheduled + self.period;
+        let mut next = after(scheduled.0, self.period);
         if next <= now {
             // Behind by a whole period or more: skip to the next multiple.
             let behind = now.duration_since(scheduled).as_nanos() / self.period.as_nanos();

@@ -10,11 +10,19 @@
 //! Deadlines are kept in whole 1 ms *ticks* since the runtime started, rounded
 //! up, so a sleep never ends early. Dropping a `Sleep` (a `timeout` that won,
 //! a `select` loser) removes its wheel entry at once: O(1), and it never fires.
+//!
+//! `Duration::MAX` is how people say "never": `sleep`, `timeout` and
+//! `interval` clamp any wait to 30 years (tokio's "far future") rather than
+//! overflow the clock.
+//!
+//! The wheel lives with the other drivers the turn composes
+//! (`src/runtime/driver/`); it is shown here as [`wheel`], where it is used.
 
 pub(crate) mod clock;
 mod interval;
 mod timeout;
-pub mod wheel;
+
+pub use crate::runtime::driver::wheel;
 
 pub use interval::{interval, interval_at, Interval};
 pub use timeout::{timeout, Elapsed, Timeout};
@@ -46,6 +54,18 @@ fn deadline_tick(d: Duration) -> u64 {
 /// The time at the start of tick `tick`.
 pub(crate) fn tick_to_duration(tick: u64) -> Duration {
     Duration::from_millis(tick)
+}
+
+/// The longest wait `sleep`, `timeout` and `interval` take: 30 years (of 365
+/// days), as tokio's "far future". Longer waits, up to `Duration::MAX`, are
+/// clamped to it: no program runs that long, and `Instant + Duration::MAX`
+/// would overflow the clock and panic.
+pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `instant + wait`, with the wait clamped to [`FAR_FUTURE`]: "never" stays a
+/// deadline the clock can hold.
+fn after(instant: std::time::Instant, wait: Duration) -> Instant {
+    Instant(instant + wait.min(FAR_FUTURE))
 }
 
 /// A moment on the runtime's clock.
@@ -109,6 +129,9 @@ impl Sub<Instant> for Instant {
 
 /// Wait for `duration` without blocking the thread (asyncio's `sleep`).
 ///
+/// `sleep(Duration::MAX)` waits forever (in fact 30 years: any longer wait is
+/// clamped to that, so the deadline never overflows the clock).
+///
 /// ```
 /// use std::time::Duration;
 /// let rt = evloop::Runtime::builder().start_paused(true).build().unwrap();
@@ -123,9 +146,9 @@ impl Sub<Instant> for Instant {
 /// starts counting when it is first polled, on the runtime that polls it.
 pub fn sleep(duration: Duration) -> Sleep {
     match context::try_with_core(|core| core.shared.clock.now()) {
-        Some(now) => sleep_until(Instant(now) + duration),
+        Some(now) => sleep_until(after(now, duration)),
         None => Sleep {
-            deadline: Instant::now() + duration,
+            deadline: after(std::time::Instant::now(), duration),
             after: Some(duration),
             entry: None,
         },
@@ -171,11 +194,12 @@ impl Sleep {
         self.after = None;
     }
 
-    /// Remove our wheel entry, if any.
+    /// Remove our wheel entry, if any. Outside the runtime (dropped after it
+    /// ended) there is no wheel left to clean; in another runtime the key
+    /// finds nothing, so that runtime's timers are safe.
     fn cancel(&mut self) {
         if let Some(key) = self.entry.take() {
-            // Outside the runtime (dropped after it ended) there is no wheel left to clean.
-            context::try_with_core(|core| core.wheel.borrow_mut().remove(key));
+            context::try_with_core(|core| core.timers.cancel(key));
         }
     }
 }
@@ -187,27 +211,29 @@ impl Future for Sleep {
         let this = &mut *self;
         context::with_core("evloop::time::sleep", |core| {
             let clock = &core.shared.clock;
-            if let Some(after) = this.after.take() {
-                this.deadline = Instant(clock.now()) + after;
+            if let Some(after_first_poll) = this.after.take() {
+                this.deadline = after(clock.now(), after_first_poll);
             }
             if clock.now() >= this.deadline.0 {
                 if let Some(key) = this.entry.take() {
-                    core.wheel.borrow_mut().remove(key);
+                    core.timers.cancel(key);
                 }
                 return Poll::Ready(());
             }
-            let mut wheel = core.wheel.borrow_mut();
+            let tick = deadline_tick(this.deadline.0.saturating_duration_since(clock.start()));
+            // Note on the polled task what it waits on (`Runtime::tasks`).
+            crate::task::wait::record(crate::task::WaitReason::Timer { tick });
             // Polled again before the deadline (woken by something else, say a
             // `select` sibling): keep the entry, but make sure it holds the
-            // waker of whoever polls us now.
-            if let Some(waker) = this.entry.and_then(|key| wheel.get_mut(key)) {
-                if !waker.will_wake(cx.waker()) {
-                    *waker = cx.waker().clone();
+            // waker of whoever polls us now. If the key finds no entry, it is
+            // another runtime's (this sleep was polled there first): take a
+            // timer in this one.
+            if let Some(key) = this.entry {
+                if core.timers.update_waker(key, cx.waker()) {
+                    return Poll::Pending;
                 }
-                return Poll::Pending;
             }
-            let tick = deadline_tick(this.deadline.0.saturating_duration_since(clock.start()));
-            this.entry = Some(wheel.insert(tick, cx.waker().clone()));
+            this.entry = Some(core.timers.register(tick, cx.waker()));
             Poll::Pending
         })
     }

@@ -14,6 +14,8 @@ use super::{sleep, Sleep};
 /// On timeout the inner future is dropped — that *is* the cancellation, as
 /// `wait_for` cancels the awaitable. If the future finishes in time, its timer
 /// is dropped with the `Timeout` and removed from the wheel: it never fires.
+/// `timeout(Duration::MAX, f)` never gives up (the wait is clamped to 30
+/// years, as in [`sleep`]).
 ///
 /// ```
 /// use std::time::Duration;

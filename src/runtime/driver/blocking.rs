@@ -131,4 +131,3 @@ fn worker(pool: &PoolInner) {
     }
     state.threads -= 1;
 }
-

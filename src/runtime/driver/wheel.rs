@@ -60,9 +60,19 @@
 //! one, rotate the bitmap so the current slot is bit 0, then count
 //! `trailing_zeros`: that is the distance, in slots, to the next slot with
 //! work. One instruction per level, six levels: `next_expiration` never looks
-//! at an entry. `advance` uses it to jump from slot to slot, so moving the
-//! clock forward by a year with three timers costs a handful of steps, not
-//! 31 billion ticks.
+//! at an entry, so it costs the same beside 1 timer or 100,000. `advance`
+//! uses it to jump from slot to slot, so moving the clock forward by a year
+//! with three timers costs a handful of steps, not 31 billion ticks.
+//!
+//! The answer is a slot boundary: on level 0 the exact deadline, above it the
+//! slot's *start*, when it must cascade, which may come before the earliest
+//! deadline in it. The loop sleeps until then (as tokio's does), so a
+//! real-clock loop waiting on one far timer may wake early at a slot
+//! boundary, cascade, and sleep again: at most once per level on the way
+//! down. Finding the exact minimum instead would mean reading every entry of
+//! that slot — 100,000 idle keep-alive timeouts in one far slot, read on
+//! every park. A paused clock loses nothing: it jumps to the boundary,
+//! cascades, and jumps again, landing on the exact deadline.
 //!
 //! # Keys
 //!
@@ -70,12 +80,15 @@
 //! doubly linked through slab indices. A [`TimerKey`] is the index plus a
 //! *generation*: when an entry fires or is removed its place's generation is
 //! bumped, so an old key held by a `Sleep` that has already fired can never
-//! cancel the stranger that now lives in the same place.
+//! cancel the stranger that now lives in the same place. A key also names
+//! its wheel (every wheel gets a number of its own), so a key carried to
+//! another runtime's wheel finds nothing there either.
 //!
 //! Ticks are plain `u64`s: at 1 ms per tick they last 584 million years, so
 //! the arithmetic below does not guard against the count wrapping.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How many levels: 6 levels of 6 bits cover 2^36 ticks, about 2.2 years of
 /// milliseconds, which is longer than any sleep a program means to take.
@@ -88,13 +101,18 @@ const SLOT_BITS: usize = 6;
 /// The low six bits: one level's digit.
 const SLOT_MASK: u64 = SLOTS as u64 - 1;
 
-/// Key of an entry: slab index + generation, so a stale key (entry fired or
-/// removed, its place reused) is harmless.
+/// Key of an entry: the wheel's number, slab index and generation, so a stale
+/// key (entry fired or removed, its place reused) or a key from another wheel
+/// (a `Sleep` polled in another runtime) is harmless: it finds nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimerKey {
-    index: usize,
+    wheel: u64,
+    index: u32,
     generation: u32,
 }
+
+/// The next wheel's number. Never reused, so no two wheels share one.
+static NEXT_WHEEL: AtomicU64 = AtomicU64::new(1);
 
 /// A hierarchical timer wheel: [`TimerWheel::LEVELS`] levels of
 /// [`TimerWheel::SLOTS`] slots, holding one `T` per timer.
@@ -103,6 +121,8 @@ pub struct TimerKey {
 /// knows nothing of real time: the caller says what tick it is, through
 /// [`advance`](TimerWheel::advance).
 pub struct TimerWheel<T> {
+    /// This wheel's number, stamped on every key it hands out.
+    id: u64,
     /// The tick the wheel has advanced to. Invariant: every entry's deadline
     /// is `>= elapsed`; an entry whose deadline `== elapsed` is due and fires
     /// on the next `advance`.
@@ -228,6 +248,7 @@ impl<T> TimerWheel<T> {
     /// An empty wheel at tick 0.
     pub fn new() -> Self {
         TimerWheel {
+            id: NEXT_WHEEL.fetch_add(1, Ordering::Relaxed),
             elapsed: 0,
             levels: std::array::from_fn(|_| Level {
                 occupied: 0,
@@ -288,26 +309,26 @@ impl<T> TimerWheel<T> {
         };
         self.len += 1;
         self.link(index);
-        TimerKey {
-            index,
-            generation: self.places[index].generation,
-        }
+        self.key(index)
     }
 
     /// Cancels a timer and gives back its value. O(1): the entry is unlinked
     /// from its slot's list, and the slot's bit cleared if that empties it.
-    /// `None` if the timer already fired or was removed.
+    /// `None` if the timer already fired or was removed, or the key is
+    /// another wheel's.
     pub fn remove(&mut self, key: TimerKey) -> Option<T> {
         self.entry(key)?;
-        self.unlink(key.index);
-        Some(self.release(key.index).1)
+        let index = key.index as usize;
+        self.unlink(index);
+        Some(self.release(index).1)
     }
 
     /// The value of a waiting timer, to change it in place (the runtime swaps
-    /// in a new waker when a `Sleep` is polled again). `None` if it is gone.
+    /// in a new waker when a `Sleep` is polled again). `None` if it is gone,
+    /// or the key is another wheel's.
     pub fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
         self.entry(key)?;
-        self.places[key.index]
+        self.places[key.index as usize]
             .entry
             .as_mut()
             .map(|entry| &mut entry.value)
@@ -331,42 +352,14 @@ impl<T> TimerWheel<T> {
     /// fire a level-0 slot, or cascade a higher one. `None` if the wheel is
     /// empty; `elapsed()` if something is already due.
     ///
-    /// This is a slot boundary. For level 0 it is the exact deadline; for a
-    /// higher level it is when the slot must cascade, which is at or before
-    /// the earliest deadline in it. The runtime may sleep until then, but no
-    /// longer. Found from the occupancy bitmaps alone: no entry is looked at.
+    /// This is a slot boundary, never later than the earliest deadline. For
+    /// level 0 it is the exact deadline; for a higher level it is when the
+    /// slot must cascade, which may be before the earliest deadline in it. The
+    /// runtime may sleep until then, but no longer. Found from the occupancy
+    /// bitmaps alone: no entry is looked at, so the cost does not grow with
+    /// the number of timers.
     pub fn next_expiration(&self) -> Option<u64> {
         self.next_slot().map(|(when, _, _)| when)
-    }
-
-    /// The earliest deadline of all: exact (for deadlines less than ~12 days
-    /// ahead, below the top level), where [`next_expiration`](Self::next_expiration)
-    /// may be the earlier start of a higher-level slot. Never later than the
-    /// earliest deadline. `None` if empty.
-    ///
-    /// The bitmaps find the slot; when it is on a higher level, the entries
-    /// of that one slot are read for their minimum. A real-clock loop parks
-    /// until this tick, so it wakes once per timer rather than first at the
-    /// slot's start (to cascade) and then again at the deadline. Cost: each
-    /// higher-level slot is read at most once before the loop reaches it and
-    /// cascades it, so the reads add up to at most one per entry per level.
-    pub fn next_deadline(&self) -> Option<u64> {
-        let (when, level, slot) = self.next_slot()?;
-        // Level 0: a slot is one tick, exact already. The top level: entries
-        // beyond the wheel's range are parked out of deadline order there,
-        // so its slot start is the safe answer (they are re-placed, and the
-        // loop wakes for them once, years ahead).
-        if level == 0 || level == LEVELS - 1 {
-            return Some(when);
-        }
-        let mut earliest = u64::MAX;
-        let mut next = self.levels[level].slots[slot].head.get();
-        while let Some(index) = next {
-            let entry = self.linked(index);
-            earliest = earliest.min(entry.deadline);
-            next = entry.next.get();
-        }
-        Some(earliest.max(when))
     }
 
     /// Moves time forward to `now` and calls `fire(key, value)` for every
@@ -444,17 +437,33 @@ impl<T> TimerWheel<T> {
     }
     // ANCHOR_END: next_slot
 
-    /// The entry behind `key`, if the key is still current.
+    /// The key of the entry at slab index `index`, as it is now.
+    fn key(&self, index: usize) -> TimerKey {
+        TimerKey {
+            wheel: self.id,
+            // `link` has checked that every index fits a `Link`'s `u32`.
+            index: index as u32,
+            generation: self.places[index].generation,
+        }
+    }
+
+    /// The entry behind `key`, if the key is this wheel's and still current.
     fn entry(&self, key: TimerKey) -> Option<&Entry<T>> {
-        let place = self.places.get(key.index)?;
+        if key.wheel != self.id {
+            return None; // another wheel's key: its index means nothing here
+        }
+        let place = self.places.get(key.index as usize)?;
         if place.generation != key.generation {
             return None; // the entry fired or was removed; the place moved on
         }
         place.entry.as_ref()
     }
 
-    /// The entry at a slab index that a slot list points to.
+    /// The entry at a slab index that a slot list points to: every walk
+    /// along a slot's list reads entries through here.
     fn linked(&self, index: usize) -> &Entry<T> {
+        #[cfg(test)]
+        tests::count_visit();
         self.places[index]
             .entry
             .as_ref()
@@ -528,12 +537,9 @@ impl<T> TimerWheel<T> {
 
     /// Frees the (already unlinked) entry at `index`, returning its key and value.
     fn release(&mut self, index: usize) -> (TimerKey, T) {
+        let key = self.key(index);
         let place = &mut self.places[index];
         let entry = place.entry.take().expect("released entries are live");
-        let key = TimerKey {
-            index,
-            generation: place.generation,
-        };
         // A new generation: `key` (and any copy of it) no longer matches.
         place.generation = place.generation.wrapping_add(1);
         self.free.push(index);
@@ -558,9 +564,68 @@ impl<T> fmt::Debug for TimerWheel<T> {
             .map(|level| format!("{:064b}", level.occupied))
             .collect();
         f.debug_struct("TimerWheel")
+            .field("id", &self.id)
             .field("elapsed", &self.elapsed)
             .field("len", &self.len)
             .field("occupied", &occupied)
             .finish()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    use super::TimerWheel;
+
+    thread_local! {
+        /// Entries read through `linked` on this thread: the unit tests count
+        /// them to show what a question to the wheel costs, without a stopwatch.
+        static VISITS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(super) fn count_visit() {
+        VISITS.with(|visits| visits.set(visits.get() + 1));
+    }
+
+    /// Entries read so far on this thread.
+    pub(crate) fn visits() -> u64 {
+        VISITS.with(Cell::get)
+    }
+
+    /// A level-3 slot spans 64^3 ticks: 262,144 ms, about 4.4 minutes.
+    pub(crate) const LEVEL_3_SLOT: u64 = 1 << 18;
+
+    /// 100,000 idle keep-alive timeouts, an hour ahead to within a second:
+    /// all in one slot of level 3, the one starting at 13 * 2^18 ms.
+    pub(crate) fn keep_alive_deadlines() -> impl Iterator<Item = u64> {
+        (0..100_000).map(|i| 3_600_000 + i % 1_000)
+    }
+
+    #[test]
+    fn the_next_expiration_reads_no_entry_beside_100_000_timers() {
+        let mut wheel = TimerWheel::new();
+        let keys: Vec<_> = keep_alive_deadlines()
+            .map(|deadline| wheel.insert(deadline, ()))
+            .collect();
+        let slot = wheel.level_and_slot(keys[0]);
+        assert_eq!(slot, Some((3, 13)));
+        assert!(keys.iter().all(|&key| wheel.level_and_slot(key) == slot));
+
+        // The slot's start, from the bitmaps: not one entry read.
+        let before = visits();
+        assert_eq!(wheel.next_expiration(), Some(13 * LEVEL_3_SLOT));
+        assert_eq!(visits() - before, 0);
+
+        // Beside a near timer, the same: level 0 answers first.
+        wheel.insert(5, ());
+        let before = visits();
+        assert_eq!(wheel.next_expiration(), Some(5));
+        assert_eq!(visits() - before, 0);
+
+        // The counter does count: cascading the slot reads every entry in it.
+        let before = visits();
+        wheel.advance(13 * LEVEL_3_SLOT, |_, ()| ());
+        assert!(visits() - before >= 100_000);
     }
 }
