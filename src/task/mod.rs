@@ -14,6 +14,8 @@ pub(crate) mod state;
 
 mod error;
 mod join_handle;
+#[cfg(all(test, feature = "loom"))]
+mod loom_tests;
 pub(crate) mod wait;
 
 pub use error::JoinError;

@@ -21,7 +21,8 @@
 //!
 //! ```text
 //!   wake:        idle ──▶ SCHEDULED (push it)       RUNNING ──▶ RUNNING|SCHEDULED (the loop pushes it)
-//!                SCHEDULED or COMPLETE: nothing
+//!                SCHEDULED: nothing to push (the word is still written: see below)
+//!                COMPLETE: nothing
 //!   poll start:  SCHEDULED ──▶ RUNNING               (acquire: the poll sees what the waker wrote)
 //!   poll end:    RUNNING ──▶ idle                    (if SCHEDULED came meanwhile: push again)
 //!                RUNNING ──▶ COMPLETE                (Ready, a panic, or cancelled: output written first)
@@ -156,16 +157,29 @@ impl State {
     /// **wake**: idle → `SCHEDULED`, and the caller pushes the task on a run
     /// queue. A running task only gets `SCHEDULED`: the loop pushes it when
     /// the poll ends (so it is never on a queue while being polled).
-    /// Already scheduled, or complete: nothing to do.
+    /// Already scheduled, or complete: nothing to push.
+    ///
+    /// Already scheduled, the wake still *writes* the word (the same value
+    /// back, with release): the poll that follows must see what the waker
+    /// wrote before waking (the `Waker` contract: every wake, coalesced or
+    /// not, happens before the poll it leads to). A plain load would not do:
+    /// the waker's store to its data and its load of the word could pass the
+    /// loop's poll start and its read of the data (store buffering, seen on
+    /// x86 too), and the poll would miss the data with no wake left to come.
+    /// Only a write takes part in the word's order, so the poll start's
+    /// acquire pairs with it. The loom model `a_coalesced_wake_is_seen_by_the_next_poll`
+    /// finds that lost wake when this is a load. A complete task is never
+    /// polled again, so there a load is enough.
     pub(crate) fn transition_to_scheduled(&self) -> Wake {
         match self.update(|s| {
-            if s.has(SCHEDULED) || s.has(COMPLETE) {
+            if s.has(COMPLETE) {
                 None
             } else {
                 Some(s.0 | SCHEDULED)
             }
         }) {
             Err(_) => Wake::Nothing,
+            Ok(before) if before.has(SCHEDULED) => Wake::Nothing,
             Ok(before) if before.has(RUNNING) => Wake::Owed,
             Ok(_) => Wake::Push,
         }
