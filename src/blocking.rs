@@ -53,12 +53,12 @@ where
             result: None,
             waker: None,
         }));
-        core.shared
+        core.shared()
             .blocking_in_flight
             .fetch_add(1, Ordering::AcqRel);
         let job_slot = slot.clone();
-        let handle = Handle::new(core.shared.clone());
-        core.blocking.submit(Box::new(move || {
+        let handle = Handle::new(core.shared().clone());
+        core.blocking().submit(Box::new(move || {
             // Inside the job, `Handle::current()` and `evloop::spawn` reach this runtime.
             let guard = context::enter_handle(handle);
             let result = catch_unwind(AssertUnwindSafe(f));
@@ -74,7 +74,7 @@ where
         }));
         let waiting = WaitBlocking {
             slot,
-            shared: core.shared.clone(),
+            shared: core.shared().clone(),
             counted: true,
         };
         core.spawn(waiting, Some("spawn_blocking".into()))

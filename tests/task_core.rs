@@ -448,3 +448,37 @@ fn runtime_tasks_says_what_each_task_waits_on() {
     assert_eq!(names, ["yielder"], "finished tasks leave the list");
     drop(waiter);
 }
+
+/// A hand-made waker that panics when woken.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+#[test]
+fn a_waker_that_panics_in_step_5_loses_no_other_wake() {
+    guarded(|| {
+        let rt = paused();
+        let done = rt.block_on(async {
+            // A sleep registered with a waker that panics, due with another
+            // task's sleep in the same tick.
+            let mut bad = Box::pin(sleep(SECOND));
+            let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+            assert!(bad
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+            let good = evloop::spawn(async {
+                sleep(SECOND).await;
+                "woken on time"
+            });
+            let out = good.await.unwrap();
+            drop(bad);
+            out
+        });
+        assert_eq!(done, "woken on time");
+    });
+}

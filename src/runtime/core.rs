@@ -56,26 +56,36 @@ fn bump(c: &Cell<u64>, n: u64) {
 }
 
 /// The event loop's own state.
+///
+/// Its fields are private to `runtime/`: the rest of the crate reaches the
+/// parts it needs through the narrow accessors below (`time` the timer
+/// driver and the clock, `spawn_blocking` the pool), never the whole core.
 pub(crate) struct Core {
-    pub(crate) shared: Arc<Shared>,
-    /// Consumer end of the run queue (the producer end is in `Shared`).
-    pub(crate) queue: Receiver<Ready>,
+    /// What wakers on any thread share with the loop (queue, clock, trace).
+    pub(super) shared: Arc<Shared>,
+    /// Consumer end of the injector (wakes from other threads; the producer
+    /// end and the local queue are in `Shared`).
+    pub(super) queue: Receiver<Ready>,
     /// Every task spawned and not yet finished: dropping the runtime cancels them.
     owned: RefCell<OwnedTasks>,
     /// The timer wheel: deadlines in 1 ms ticks since the runtime started,
     /// each with the waker of the `Sleep` waiting for it.
-    pub(crate) timers: TimerDriver,
+    pub(super) timers: TimerDriver,
     /// Scratch space for step 5: the wakers of timers that just fired,
     /// reused every turn so firing timers allocates nothing.
-    pub(crate) due: RefCell<Vec<Waker>>,
-    pub(crate) reactor: Reactor,
-    pub(crate) blocking: BlockingPool,
-    pub(crate) counters: Counters,
-    pub(crate) activity: Cell<Activity>,
+    pub(super) due: RefCell<Vec<Waker>>,
+    /// The OS poller and the registered sockets (step 4).
+    pub(super) reactor: Reactor,
+    /// Threads for `spawn_blocking`.
+    blocking: BlockingPool,
+    /// The metrics only the loop updates (no atomics needed).
+    pub(super) counters: Counters,
+    /// What the loop is doing right now, so a wake can say who caused it.
+    pub(super) activity: Cell<Activity>,
     /// `None`: polls are not timed (unless tracing) and no warning is given.
-    pub(crate) slow_poll_threshold: Option<Duration>,
+    pub(super) slow_poll_threshold: Option<Duration>,
     /// Inside `block_on` or `turn`: running the loop again would re-enter it.
-    pub(crate) running: Cell<bool>,
+    pub(super) running: Cell<bool>,
 }
 
 impl Core {
@@ -98,6 +108,21 @@ impl Core {
             slow_poll_threshold,
             running: Cell::new(false),
         }
+    }
+
+    /// The shared half: queue, clock, trace (what a waker holds).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The timer driver, for `Sleep` to register and cancel its deadline.
+    pub(crate) fn timers(&self) -> &TimerDriver {
+        &self.timers
+    }
+
+    /// The blocking pool, for `spawn_blocking`.
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
     }
 
     /// Wrap `future` in a task, own it, and queue it. It runs on the next turn.

@@ -214,7 +214,7 @@ impl Core {
             },
             |token, waker| {
                 self.activity.set(Activity::Io(token));
-                waker.wake();
+                wake_contained(waker);
             },
         );
         self.activity.set(Activity::Idle);
@@ -259,11 +259,26 @@ impl Core {
         }
         // The wheel is released: a woken task may set a new timer while we wake the rest.
         self.activity.set(Activity::Timers);
+        // One at a time, each contained: a waker that panics must not take
+        // the others of this tick (or the loop) with it.
         for waker in due.drain(..) {
-            waker.wake();
+            wake_contained(waker);
         }
         self.activity.set(Activity::Idle);
         self.count_timers(fired);
         fired
+    }
+}
+
+/// Wake `waker`, containing a panic. evloop's own wakers never panic, but a
+/// hand-made one (a `Wake` impl in user code) might; its panic is logged, and
+/// the loop goes on waking the rest.
+fn wake_contained(waker: std::task::Waker) {
+    let woken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || waker.wake()));
+    if let Err(payload) = woken {
+        let message = crate::task::panic_message(payload.as_ref()).unwrap_or("no message");
+        super::log::warn(format_args!(
+            "evloop warning: a waker panicked when woken ({message}); the panic was contained"
+        ));
     }
 }

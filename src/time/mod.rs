@@ -81,7 +81,7 @@ impl Instant {
     /// Now, on the current runtime's clock (real time outside a runtime).
     pub fn now() -> Instant {
         Instant(
-            context::try_with_core(|core| core.shared.clock.now())
+            context::try_with_core(|core| core.shared().clock.now())
                 .unwrap_or_else(std::time::Instant::now),
         )
     }
@@ -145,7 +145,7 @@ impl Sub<Instant> for Instant {
 /// Created outside a runtime (say, passed straight to `rt.spawn`), a sleep
 /// starts counting when it is first polled, on the runtime that polls it.
 pub fn sleep(duration: Duration) -> Sleep {
-    match context::try_with_core(|core| core.shared.clock.now()) {
+    match context::try_with_core(|core| core.shared().clock.now()) {
         Some(now) => sleep_until(after(now, duration)),
         None => Sleep {
             deadline: after(std::time::Instant::now(), duration),
@@ -199,7 +199,7 @@ impl Sleep {
     /// finds nothing, so that runtime's timers are safe.
     fn cancel(&mut self) {
         if let Some(key) = self.entry.take() {
-            context::try_with_core(|core| core.timers.cancel(key));
+            context::try_with_core(|core| core.timers().cancel(key));
         }
     }
 }
@@ -210,13 +210,13 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         context::with_core("evloop::time::sleep", |core| {
-            let clock = &core.shared.clock;
+            let clock = &core.shared().clock;
             if let Some(after_first_poll) = this.after.take() {
                 this.deadline = after(clock.now(), after_first_poll);
             }
             if clock.now() >= this.deadline.0 {
                 if let Some(key) = this.entry.take() {
-                    core.timers.cancel(key);
+                    core.timers().cancel(key);
                 }
                 return Poll::Ready(());
             }
@@ -229,11 +229,11 @@ impl Future for Sleep {
             // another runtime's (this sleep was polled there first): take a
             // timer in this one.
             if let Some(key) = this.entry {
-                if core.timers.update_waker(key, cx.waker()) {
+                if core.timers().update_waker(key, cx.waker()) {
                     return Poll::Pending;
                 }
             }
-            this.entry = Some(core.timers.register(tick, cx.waker()));
+            this.entry = Some(core.timers().register(tick, cx.waker()));
             Poll::Pending
         })
     }
