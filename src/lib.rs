@@ -66,16 +66,18 @@
 //! ## Layout
 //!
 //! - [`runtime`](Runtime) — `Runtime`, `Builder`, `block_on`, the turn, the current-runtime thread-local.
-//! - [`task`] — a task is one allocation: future, output, flags; its waker is `ArcWake`.
+//! - [`task`] — a task is one allocation: an atomic state word, the future then its output;
+//!   its waker is `ArcWake`. [`runtime::Handle`] reaches a runtime from any thread.
 //! - [`time`] — `sleep`, `timeout`, `interval`, `Instant`; the [hierarchical timer wheel](time::wheel); the clock.
-//! - `reactor` — `mio::Poll` and the registered sources; edge-triggered readiness.
+//! - `runtime::driver` — the leaves a turn composes: the reactor (`mio::Poll`, a list of
+//!   waiters per socket and direction), the timer driver, the blocking pool.
 //! - [`sync`] — channels built on wakers: `mpsc` (bounded, unbounded), `oneshot`.
 //! - `join` — [`join_all`], [`join!`], [`select`].
 //! - [`net`] — `TcpListener`, `TcpStream` and its halves, a line reader.
 //! - `io` — the few helpers every protocol needs once: `read_more`, `write_all`, `drain`, `shutdown`.
 //! - [`http`] — a small HTTP/1.1 server and client (parsing by `httparse`).
 //! - [`websocket`] — RFC 6455: handshake, frames, masking, the close handshake; server and client (lessons 15–16).
-//! - `blocking` — the [`spawn_blocking`] thread pool; [`fs`] on top of it.
+//! - `blocking` — [`spawn_blocking`] on the pool; [`fs`] on top of it.
 //! - [`trace`] — the event model, a text timeline, an SVG picture, Chrome-trace JSON; [`Metrics`].
 //!   It imports nothing from the rest of the crate: the runtime records into it.
 //!

@@ -6,8 +6,11 @@
 //! the asyncio `Task`: it gives the output, or a [`JoinError`] if the task
 //! panicked or was aborted. Dropping the handle lets the task run on, detached.
 //!
-//! How a task is laid out and woken is in `task/raw.rs` (lesson 03 builds the same
-//! waker by hand, with a `RawWakerVTable`, to show what `ArcWake` saves us).
+//! How a task is laid out and woken is in `task/raw.rs`; who may touch which
+//! part of it, and when, is decided by one atomic state word, `task/state.rs`
+//! (checked under loom by `task/loom_tests.rs`). What each task waits on is
+//! noted by the leaf futures through `task/wait.rs`. Lesson 03 builds the
+//! same waker by hand, with a `RawWakerVTable`, to show what `ArcWake` saves us.
 
 pub(crate) mod raw;
 pub(crate) mod state;
