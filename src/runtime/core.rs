@@ -159,7 +159,7 @@ impl Core {
         let header = task.header();
         let id = header.id;
         // Spawned from another thread: the loop owns it from its first poll.
-        let mut slot = header.owned_slot.load(std::sync::atomic::Ordering::Relaxed);
+        let mut slot = header.state.owned_slot();
         if slot == UNOWNED {
             slot = self.owned.borrow_mut().insert(task.clone());
         }
@@ -180,7 +180,7 @@ impl Core {
         match (self.slow_poll_threshold, keep) {
             (Some(threshold), Some(task)) if took >= threshold => {
                 let header = task.header();
-                let who = crate::task::describe(id.0, header.name.as_deref());
+                let who = crate::task::describe(id.0, header.name());
                 self.report_slow_poll(&who, id, took, threshold);
                 // Printing the warning took time too; don't bill it to the next task.
                 Some(Instant::now())

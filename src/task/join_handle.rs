@@ -50,7 +50,7 @@ impl<T> JoinHandle<T> {
 
     /// The task's name, if it was spawned with `task::Builder::name`.
     pub fn name(&self) -> Option<&str> {
-        self.raw.header().name.as_deref()
+        self.raw.header().name()
     }
 }
 

@@ -27,7 +27,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -43,7 +43,7 @@ use crate::trace::{EventKind, PollOutcome};
 
 /// Not yet in the runtime's owned-task list (spawned from another thread and
 /// still on its way through the run queue).
-pub(crate) const UNOWNED: usize = usize::MAX;
+pub(crate) use super::state::UNOWNED;
 
 /// What every task has, whatever its future: identity, state word, and the way
 /// back to its runtime's queue.
@@ -52,11 +52,10 @@ pub(crate) struct Header {
     pub(crate) state: State,
     /// Unique within the runtime, starting at 1; shown as `task-N`.
     pub(crate) id: TaskId,
-    /// The name given by `task::Builder::name`, if any.
-    pub(crate) name: Option<Box<str>>,
-    /// Where the task sits in the runtime's owned-task list. Written only by
-    /// the loop thread (at spawn or adoption), read by it at completion.
-    pub(crate) owned_slot: AtomicUsize,
+    /// The name given by `task::Builder::name`, if any. Boxed twice so that
+    /// an unnamed task pays one pointer for it, not a fat one: a million
+    /// tasks are a million headers.
+    name: Option<Box<Box<str>>>,
     /// What the task waited on after its last `Pending` poll, encoded
     /// ([`WaitReason::encode`]); written by the loop after each poll.
     waiting: AtomicU64,
@@ -67,10 +66,20 @@ pub(crate) struct Header {
 impl Header {
     /// `name`, or `task-N` for an unnamed task — how the trace and `Turn` print it.
     pub(crate) fn display_name(&self) -> String {
-        match &self.name {
+        match self.name() {
             Some(name) => name.to_string(),
             None => format!("task-{}", self.id.0),
         }
+    }
+
+    /// The task's name, if it has one.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref().map(|name| &**name)
+    }
+
+    /// The name, as a `JoinError` keeps it.
+    fn name_owned(&self) -> Option<Box<str>> {
+        self.name().map(Box::from)
     }
 
     /// Has the task finished (output ready, panicked, or cancelled)?
@@ -89,7 +98,7 @@ impl Header {
     }
 
     fn cancelled_error(&self) -> JoinError {
-        JoinError::cancelled(self.id.0, self.name.clone())
+        JoinError::cancelled(self.id.0, self.name_owned())
     }
 }
 
@@ -154,8 +163,7 @@ where
             header: Header {
                 state: State::new(),
                 id,
-                name,
-                owned_slot: AtomicUsize::new(UNOWNED),
+                name: name.map(Box::new),
                 waiting: AtomicU64::new(0),
                 shared,
             },
@@ -208,7 +216,7 @@ where
                 if catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref())).is_err() {
                     log::warn(format_args!(
                         "evloop warning: the waker of the task awaiting {} panicked; ignored",
-                        super::describe(self.header.id.0, self.header.name.as_deref())
+                        super::describe(self.header.id.0, self.header.name())
                     ));
                 }
             }
@@ -223,7 +231,7 @@ where
         log::warn(format_args!(
             "evloop warning: dropping the output of {} panicked ({}); nobody awaited it, \
              so the panic was contained",
-            super::describe(header.id.0, header.name.as_deref()),
+            super::describe(header.id.0, header.name()),
             super::panic_message(payload.as_ref()).unwrap_or("no message"),
         ));
     }
@@ -239,7 +247,7 @@ where
             // A destructor panicked while cancelling: the handle learns of it.
             Err(payload) => Err(JoinError::panic(
                 self.header.id.0,
-                self.header.name.clone(),
+                self.header.name_owned(),
                 payload,
             )),
         };
@@ -308,7 +316,7 @@ where
                     Err(payload) => {
                         let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
                         let err =
-                            JoinError::panic(self.header.id.0, self.header.name.clone(), payload);
+                            JoinError::panic(self.header.id.0, self.header.name_owned(), payload);
                         (Err(err), PollOutcome::Panicked)
                     }
                 }
@@ -318,7 +326,7 @@ where
                 // destructor is contained too (the first one is the story).
                 // SAFETY: RUNNING: the stage is ours.
                 let _ = unsafe { self.drop_stage() };
-                let err = JoinError::panic(self.header.id.0, self.header.name.clone(), payload);
+                let err = JoinError::panic(self.header.id.0, self.header.name_owned(), payload);
                 (Err(err), PollOutcome::Panicked)
             }
         };
@@ -463,4 +471,16 @@ where
         arc_self.after_wake(wake);
     }
     // ANCHOR_END: wake
+}
+
+#[cfg(all(test, not(feature = "loom")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_header_stays_small() {
+        // A million parked tasks are a million headers: state word (with the
+        // owned slot in it), id, thin name, wait reason, runtime pointer.
+        assert_eq!(std::mem::size_of::<Header>(), 40);
+    }
 }

@@ -42,7 +42,7 @@ use loom::sync::atomic::AtomicUsize;
 #[cfg(not(feature = "loom"))]
 use std::sync::atomic::AtomicUsize;
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 /// On a run queue (or owed one when the current poll ends).
 pub(crate) const SCHEDULED: usize = 1 << 0;
@@ -56,6 +56,15 @@ pub(crate) const CANCELLED: usize = 1 << 3;
 pub(crate) const JOIN_INTEREST: usize = 1 << 4;
 /// The join waker slot holds a waker that the task may wake on completion.
 pub(crate) const JOIN_WAKER: usize = 1 << 5;
+
+/// The flags take the low bits; the bits above hold the task's slot in the
+/// runtime's owned-task list, so a task needs no separate field for it.
+/// Every transition keeps those bits as they are (it only sets or clears
+/// flags); only the loop writes them, when it adopts the task.
+const FLAG_BITS: u32 = 6;
+const FLAGS: usize = (1 << FLAG_BITS) - 1;
+/// The slot of a task not (yet) in the owned-task list.
+pub(crate) const UNOWNED: usize = usize::MAX >> FLAG_BITS;
 
 /// A copy of the state word at one moment, with named questions.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -126,13 +135,27 @@ impl State {
     /// A new task is queued at once (spawn pushes it) and has a `JoinHandle`.
     pub(crate) fn new() -> State {
         State {
-            word: AtomicUsize::new(SCHEDULED | JOIN_INTEREST),
+            word: AtomicUsize::new(SCHEDULED | JOIN_INTEREST | (UNOWNED << FLAG_BITS)),
         }
     }
 
     /// The state right now (for reading; decisions use the transitions).
     pub(crate) fn load(&self) -> Snapshot {
         Snapshot(self.word.load(Acquire))
+    }
+
+    /// The task's slot in the owned-task list ([`UNOWNED`] if none). Read and
+    /// written by the loop's thread only.
+    pub(crate) fn owned_slot(&self) -> usize {
+        self.word.load(Relaxed) >> FLAG_BITS
+    }
+
+    /// Record the task's slot in the owned-task list (the loop, on adoption
+    /// or removal). A compare-and-swap like the rest, so a wake racing with
+    /// it on another thread loses nothing.
+    pub(crate) fn set_owned_slot(&self, slot: usize) {
+        debug_assert!(slot <= UNOWNED);
+        let _ = self.update(|s| Some((s.0 & FLAGS) | (slot << FLAG_BITS)));
     }
 
     /// Apply `f` to the word in one atomic step. `f` returns the new word, or
