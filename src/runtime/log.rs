@@ -8,7 +8,7 @@
 //! that thread does the blocking write. A full channel drops the line (and
 //! counts it); a failed write is ignored. The loop's cost is a `try_send`.
 //!
-//! [`flush`] waits, briefly, for the lines already handed over: a runtime
+//! `flush` waits, briefly, for the lines already handed over: a runtime
 //! calls it when dropped, so a program's last warning is not lost at exit.
 
 use std::fmt;
@@ -68,7 +68,15 @@ fn write_lines(receiver: Receiver<Line>) {
 }
 
 /// Warn on stderr without ever blocking or panicking (see the module doc).
-pub(crate) fn warn(message: fmt::Arguments<'_>) {
+///
+/// For code on the loop's thread — a server's accept loop, a protocol
+/// handler — that must report something and must not stall every task if
+/// stderr is a pipe nobody reads:
+///
+/// ```
+/// evloop::runtime::log::warn(format_args!("accept failed: {}", "too many open files"));
+/// ```
+pub fn warn(message: fmt::Arguments<'_>) {
     let log = logger();
     log.pending.fetch_add(1, Ordering::AcqRel);
     match log.lines.try_send(Line::Text(message.to_string())) {
@@ -80,9 +88,9 @@ pub(crate) fn warn(message: fmt::Arguments<'_>) {
     }
 }
 
-/// Lines lost so far because stderr could not keep up.
-#[allow(dead_code)]
-pub(crate) fn dropped() -> u64 {
+/// Lines lost so far because stderr could not keep up (or the writer
+/// thread could not be started).
+pub fn dropped() -> u64 {
     logger().dropped.load(Ordering::Relaxed)
 }
 

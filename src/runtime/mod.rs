@@ -20,7 +20,7 @@ pub(crate) mod context;
 pub(crate) mod core;
 pub(crate) mod driver;
 mod handle;
-pub(crate) mod log;
+pub mod log;
 mod owned;
 pub(crate) mod shared;
 mod turn;
