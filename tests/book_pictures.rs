@@ -95,6 +95,34 @@ fn traced<F: std::future::Future>(fut: F) -> Trace {
     rt.trace()
 }
 
+/// A "hog" draining a channel that already holds 300 messages, and a
+/// "greeter" that only wants to say hello twice. `unconstrained`: the hog
+/// runs without the cooperative budget (the way the first core ran it).
+fn budget_race(unconstrained: bool) -> Trace {
+    traced(async move {
+        let (tx, mut rx) = evloop::sync::mpsc::unbounded_channel();
+        for i in 0..300u32 {
+            tx.send(i).expect("the receiver is there");
+        }
+        drop(tx);
+        let drain = async move { while rx.recv().await.is_some() {} };
+        let hog = if unconstrained {
+            evloop::task::Builder::new()
+                .name("hog")
+                .spawn(evloop::task::unconstrained(drain))
+        } else {
+            evloop::task::Builder::new().name("hog").spawn(drain)
+        };
+        let greeter = evloop::task::Builder::new().name("greeter").spawn(async {
+            for _ in 0..2 {
+                evloop::yield_now().await;
+            }
+        });
+        hog.await.expect("no panic");
+        greeter.await.expect("no panic");
+    })
+}
+
 /// Like [`traced`], with the slow-poll warning at 100 ms: for lessons 01 and
 /// 08, whose tasks block the thread for 200 ms on purpose.
 fn blocking<F: std::future::Future>(fut: F) -> Trace {
@@ -409,6 +437,18 @@ fn pictures() -> Vec<Picture> {
                     consumer.await.expect("no panic");
                 })
             },
+        },
+        Picture {
+            // The cooperative budget, off: a task that always finds a message
+            // drains all 300 in one poll while the greeter waits.
+            name: "internals-budget-off",
+            run: || budget_race(true),
+        },
+        Picture {
+            // The same run with the budget: the hog gives the thread back
+            // after 128 messages, and the greeter runs in between.
+            name: "internals-budget",
+            run: || budget_race(false),
         },
         Picture {
             // A blocking job: the loop parks until the pool thread wakes the task.

@@ -4,8 +4,9 @@
 //!   `crate::runtime` outside `driver`, so the turn composes them and never
 //!   the other way round (no cycle runs through a driver).
 //! - `sync`, `join` and `trace` import nothing from the crate but the leaves
-//!   they are allowed: `sync`'s own waker helpers, and `task::wait` (the
-//!   thread-local note of what the polled task waits on).
+//!   they are allowed: `sync`'s own waker helpers, `task::wait` (the
+//!   thread-local note of what the polled task waits on) and `task::coop`
+//!   (the cooperative budget).
 //! - The protocols only go down: `websocket → http → net → runtime/driver`;
 //!   nothing below a protocol names it.
 //!
@@ -73,7 +74,11 @@ fn drivers_import_nothing_from_the_runtime() {
 
 #[test]
 fn sync_join_and_trace_depend_only_on_leaves() {
-    let leaf = |path: &str| path.starts_with("task::wait") || path.starts_with("task::WaitReason");
+    let leaf = |path: &str| {
+        path.starts_with("task::wait")
+            || path.starts_with("task::WaitReason")
+            || path.starts_with("task::coop")
+    };
     for dir in ["src/sync", "src/join.rs"] {
         // (`join!` names its own `$crate::join` items.)
         let bad = violations(dir, |p| {
@@ -83,6 +88,14 @@ fn sync_join_and_trace_depend_only_on_leaves() {
     }
     let bad = violations("src/trace", |p| p.starts_with("trace"));
     assert!(bad.is_empty(), "trace: {bad:#?}");
+}
+
+#[test]
+fn the_leaves_themselves_import_nothing() {
+    for file in ["src/task/wait.rs", "src/task/coop.rs"] {
+        let bad = violations(file, |_| false);
+        assert!(bad.is_empty(), "{file} must stay a leaf: {bad:#?}");
+    }
 }
 
 #[test]

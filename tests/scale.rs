@@ -63,8 +63,8 @@ fn gathering_10k_one_second_sleeps_takes_one_second_and_one_clock_jump() {
         "each sleep's timer fired once"
     );
     // All 10,000 were due at the same tick: one jump of the clock fired them
-    // all, and the loop took a handful of turns (spawn, register, fire,
-    // finish), not one per sleep.
+    // all, and the loop took few turns (spawn, register, fire, finish, and
+    // the collection below), not one per sleep.
     let jumps: Vec<_> = rt
         .trace()
         .events()
@@ -75,7 +75,16 @@ fn gathering_10k_one_second_sleeps_takes_one_second_and_one_clock_jump() {
         })
         .collect();
     assert_eq!(jumps, [Duration::from_secs(1)]);
-    assert!(m.turns <= 10, "{} turns for one jump", m.turns);
+    // Collecting the 10,000 results is budgeted like any other work: each
+    // poll of `main` takes at most `BUDGET` (128) finished handles, then
+    // yields, so the collection spreads over 10,000 / 128 turns instead of
+    // holding the loop in one poll.
+    let budgeted_turns = (SLEEPS / evloop::task::BUDGET as usize) as u64 + 1;
+    assert!(
+        m.turns <= 10 + budgeted_turns,
+        "{} turns for one jump",
+        m.turns
+    );
 }
 
 /// 100,000 tasks spawned from inside the loop all run, once each, and every

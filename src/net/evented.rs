@@ -27,6 +27,7 @@ use mio::Interest;
 
 use crate::runtime::context;
 use crate::runtime::driver::reactor::{Direction, Registration};
+use crate::task::coop;
 
 /// A mio socket registered with the current runtime's reactor.
 ///
@@ -70,9 +71,15 @@ impl<S: mio::event::Source> PollEvented<S> {
         dir: Direction,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        // Out of budget: hand the thread back first (see `task/coop.rs`).
+        ready!(coop::poll_proceed(cx));
         let io = self.get_ref();
         let mut op = op;
-        self.registration.poll_io(cx, dir, || op(io))
+        let result = self.registration.poll_io(cx, dir, || op(io));
+        if result.is_ready() {
+            coop::spend();
+        }
+        result
     }
 }
 
@@ -98,6 +105,18 @@ where
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        // A socket that always has data would otherwise keep this task (and
+        // so the loop) busy forever: see `task/coop.rs`.
+        ready!(coop::poll_proceed(cx));
+        let result = self.read_ready(cx, buf);
+        if result.is_ready() {
+            coop::spend();
+        }
+        result
+    }
+
+    /// `poll_read` without the budget: the edge-triggered read loop itself.
+    fn read_ready(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         loop {
             let tick = ready!(self.registration.poll_ready(cx, Direction::Read))?;
             match self.get_ref().read(buf) {
@@ -127,6 +146,16 @@ where
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        ready!(coop::poll_proceed(cx));
+        let result = self.write_ready(cx, buf);
+        if result.is_ready() {
+            coop::spend();
+        }
+        result
+    }
+
+    /// `poll_write` without the budget: the edge-triggered write loop itself.
+    fn write_ready(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         loop {
             let tick = ready!(self.registration.poll_ready(cx, Direction::Write))?;
             match self.get_ref().write(buf) {

@@ -111,7 +111,8 @@ impl Core {
         }
         let started = self.timing().then(Instant::now);
         let (outcome, took, _) = self.timed_poll(TaskId::MAIN, Activity::Main, started, || {
-            Some(if main() {
+            // The `block_on` future gets a budget too: it is a task in all but name.
+            Some(if crate::task::coop::budgeted(&mut *main) {
                 PollOutcome::Ready
             } else {
                 PollOutcome::Pending

@@ -196,8 +196,10 @@ impl<T> Future for Receiver<T> {
     /// Ready with the value once sent; ready with `RecvError` if the sender
     /// was dropped without sending (or the value was already taken).
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
         let mut state = lock(&self.inner);
         if let Some(value) = state.value.take() {
+            crate::task::coop::spend();
             return Poll::Ready(Ok(value));
         }
         if state.sender_done || state.receiver_closed {

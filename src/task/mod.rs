@@ -12,6 +12,7 @@
 //! noted by the leaf futures through `task/wait.rs`. Lesson 03 builds the
 //! same waker by hand, with a `RawWakerVTable`, to show what `ArcWake` saves us.
 
+pub(crate) mod coop;
 pub(crate) mod raw;
 pub(crate) mod state;
 
@@ -21,6 +22,7 @@ mod join_handle;
 mod loom_tests;
 pub(crate) mod wait;
 
+pub use coop::{unconstrained, Unconstrained, BUDGET};
 pub use error::JoinError;
 pub use join_handle::JoinHandle;
 pub use wait::{TaskInfo, TaskState, WaitReason};

@@ -33,6 +33,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_task::{waker_ref, ArcWake};
 
+use super::coop;
 use super::state::{Snapshot, StartPoll, State, Wake, COMPLETE, JOIN_INTEREST, JOIN_WAKER};
 use super::wait::{self, WaitReason};
 use super::{JoinError, TaskId};
@@ -293,7 +294,8 @@ where
 
         // A panic in the task must not take the loop down: catch it and turn
         // it into a value the JoinHandle returns (asyncio's task.exception()).
-        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)));
+        // Each poll starts with a fresh cooperative budget (`task/coop.rs`).
+        let polled = catch_unwind(AssertUnwindSafe(|| coop::budgeted(|| future.poll(&mut cx))));
         let (result, outcome) = match polled {
             Ok(Poll::Pending) => {
                 let reason = wait::end_record();
@@ -355,6 +357,7 @@ where
     }
 
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        std::task::ready!(coop::poll_proceed(cx));
         let state = &self.header.state;
         let snapshot = state.load();
         if !snapshot.has(COMPLETE) {
@@ -370,6 +373,7 @@ where
                 }
                 // Take the slot back before writing it.
                 if state.unset_join_waker().is_err() {
+                    coop::spend();
                     return Poll::Ready(self.take_output());
                 }
             }
@@ -384,6 +388,7 @@ where
             }
             // Completed while we stored the waker: the output is ready.
         }
+        coop::spend();
         Poll::Ready(self.take_output())
     }
 

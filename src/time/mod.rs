@@ -208,6 +208,9 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A timer spends the budget too (`task/coop.rs`), except the one
+        // inside `timeout`, which polls it outside the budget.
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
         let this = &mut *self;
         context::with_core("evloop::time::sleep", |core| {
             let clock = &core.shared().clock;
@@ -218,6 +221,7 @@ impl Future for Sleep {
                 if let Some(key) = this.entry.take() {
                     core.timers().cancel(key);
                 }
+                crate::task::coop::spend();
                 return Poll::Ready(());
             }
             let tick = deadline_tick(this.deadline.0.saturating_duration_since(clock.start()));

@@ -63,7 +63,9 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(v) = future.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match Pin::new(&mut this.delay).poll(cx) {
+        // The deadline is checked outside the cooperative budget (as tokio
+        // does): a future that spent it all on data must still time out.
+        match crate::task::coop::unbudgeted(|| Pin::new(&mut this.delay).poll(cx)) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }

@@ -19,6 +19,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::error::{SendError, TryRecvError, TrySendError};
 use crate::sync::{lock, replace_waker, update_waker, waiting_on_channel};
+use crate::task::coop;
 
 /// The capacity that makes a channel unbounded.
 pub(super) const UNBOUNDED: usize = usize::MAX;
@@ -113,6 +114,7 @@ impl<T> Chan<T> {
         value: &mut Option<T>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
+        std::task::ready!(coop::poll_proceed(cx));
         let mut state = lock(&self.state);
         // Closing empties `waiters`, so check it first: a closed channel
         // answers every sender, waiting or granted, with its value back.
@@ -159,6 +161,7 @@ impl<T> Chan<T> {
         let receiver = state.recv_waker.take();
         drop(state);
         wake(receiver);
+        coop::spend();
         Poll::Ready(Ok(()))
     }
 
@@ -225,12 +228,16 @@ impl<T> Chan<T> {
 
     // ANCHOR: poll_recv
     pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // A channel that is never empty must not keep us polling forever:
+        // out of budget, yield first (`task/coop.rs`).
+        std::task::ready!(coop::poll_proceed(cx));
         let mut state = lock(&self.state);
         if let Some(value) = state.buffer.pop_front() {
             // We just made room: hand it to the oldest waiting sender.
             let sender = state.grant_free_slot();
             drop(state);
             wake(sender);
+            coop::spend();
             return Poll::Ready(Some(value));
         }
         // Empty. If no value can ever arrive, say so; otherwise wait.
