@@ -131,15 +131,20 @@ impl Core {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let task = self.shared.new_task(future, name);
-        let handle = JoinHandle::new(task.clone());
         if self.shared.is_closed() {
             // A destructor spawning while the runtime is dropped: the task
             // is born cancelled, and its handle says so.
+            let task = self.shared.new_task(future, name, UNOWNED);
             crate::task::raw::Runnable::shutdown(&*task);
-            return handle;
+            return JoinHandle::new(task);
         }
-        self.owned.borrow_mut().insert(task.clone());
+        // The slot first, so the task is born knowing it.
+        let mut owned = self.owned.borrow_mut();
+        let slot = owned.vacant();
+        let task = self.shared.new_task(future, name, slot);
+        owned.fill(slot, task.clone());
+        drop(owned);
+        let handle = JoinHandle::new(task.clone());
         self.shared.schedule(task);
         handle
     }

@@ -161,7 +161,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let task = shared.new_task(future, name);
+    let task = shared.new_task(future, name, crate::task::raw::UNOWNED);
     let handle = JoinHandle::new(task.clone());
     if shared.is_closed() {
         task.shutdown();

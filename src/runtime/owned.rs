@@ -23,18 +23,30 @@ pub(crate) struct OwnedTasks {
 }
 
 impl OwnedTasks {
-    /// Own `task`; its header learns its slot.
+    /// Own `task`, made elsewhere (spawned from another thread); its header
+    /// learns its slot.
     pub(crate) fn insert(&mut self, task: Ready) -> usize {
-        let slot = match self.free.pop() {
+        let slot = self.vacant();
+        task.header().state.set_owned_slot(slot);
+        self.fill(slot, task);
+        slot
+    }
+
+    /// Reserve a free slot, for a task about to be made with it.
+    pub(crate) fn vacant(&mut self) -> usize {
+        match self.free.pop() {
             Some(slot) => slot as usize,
             None => {
                 self.slots.push(None);
                 self.slots.len() - 1
             }
-        };
-        task.header().state.set_owned_slot(slot);
+        }
+    }
+
+    /// Put `task` in the slot [`vacant`](Self::vacant) reserved.
+    pub(crate) fn fill(&mut self, slot: usize, task: Ready) {
+        debug_assert!(self.slots[slot].is_none());
         self.slots[slot] = Some(task);
-        slot
     }
 
     /// Stop owning the task in `slot` (it completed). The caller drops the
@@ -47,7 +59,8 @@ impl OwnedTasks {
         let task = self.slots.get_mut(slot)?.take()?;
         self.free
             .push(u32::try_from(slot).expect("fewer than 2^32 live tasks"));
-        task.header().state.set_owned_slot(UNOWNED);
+        // The task is complete and never polled again: its header's slot is
+        // not read any more, so it is left as it is (no atomic step).
         Some(task)
     }
 

@@ -118,7 +118,12 @@ impl Shared {
 
     /// Make a task for `future` with the next id (and trace its spawn). The
     /// caller queues it and hands out its `JoinHandle`.
-    pub(crate) fn new_task<F>(self: &Arc<Self>, future: F, name: Option<Box<str>>) -> Arc<Task<F>>
+    pub(crate) fn new_task<F>(
+        self: &Arc<Self>,
+        future: F,
+        name: Option<Box<str>>,
+        owned_slot: usize,
+    ) -> Arc<Task<F>>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -128,7 +133,7 @@ impl Shared {
             let name = name.as_deref().map(str::to_string);
             self.record(EventKind::Spawn { task: id.0, name });
         }
-        Task::new(future, id, name, self.clone())
+        Task::new(future, id, name, self.clone(), owned_slot)
     }
 
     /// How many tasks were ever made (a metric).
@@ -241,6 +246,7 @@ impl Shared {
     ///
     /// The event goes in *before* the poll runs, so what the poll causes
     /// (spawns, wakes) follows it in the timeline, as it did in time.
+    #[inline]
     pub(crate) fn record_poll_start(&self, task: u64) -> Option<usize> {
         let sink = self.trace.as_ref()?;
         let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());

@@ -159,10 +159,11 @@ where
         id: TaskId,
         name: Option<Box<str>>,
         shared: Arc<Shared>,
+        owned_slot: usize,
     ) -> Arc<Self> {
         Arc::new(Task {
             header: Header {
-                state: State::new(),
+                state: State::with_slot(owned_slot),
                 id,
                 name: name.map(Box::new),
                 waiting: AtomicU64::new(0),

@@ -133,9 +133,17 @@ pub(crate) struct State {
 
 impl State {
     /// A new task is queued at once (spawn pushes it) and has a `JoinHandle`.
+    #[cfg_attr(not(feature = "loom"), allow(dead_code))]
     pub(crate) fn new() -> State {
+        State::with_slot(UNOWNED)
+    }
+
+    /// A new task that already knows its slot in the owned-task list (the
+    /// loop reserved it before making the task: no atomic step to set it).
+    pub(crate) fn with_slot(slot: usize) -> State {
+        debug_assert!(slot <= UNOWNED);
         State {
-            word: AtomicUsize::new(SCHEDULED | JOIN_INTEREST | (UNOWNED << FLAG_BITS)),
+            word: AtomicUsize::new(SCHEDULED | JOIN_INTEREST | (slot << FLAG_BITS)),
         }
     }
 
