@@ -6,6 +6,10 @@
 //! - `GET /hello/{name}` → `{"message": "Hello, {name}!"}`
 //! - `POST /echo` → the JSON body you sent, back (`400` if it is not JSON)
 //! - `GET /metrics` → the event loop's own counters, as JSON
+//! - a known path with another method → `405` and `Allow: GET` (or `POST`)
+//!
+//! `--threads` serves the same API with one OS thread per connection, under
+//! the same rules and limits (it calls the same `http::parse_head`).
 //!
 //! ```text
 //! cargo run --release --example 11_http_server                  # port 8080
@@ -14,9 +18,10 @@
 //! wrk -t2 -c100 -d5s http://127.0.0.1:8080/hello/wrk
 //! ```
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
+use std::time::Instant;
 
-use evloop::http::{self, Request, Response};
+use evloop::http::{self, AcceptBackoff, Limits, Request, Response};
 use evloop::net::TcpListener;
 use evloop::Metrics;
 
@@ -35,7 +40,10 @@ pub fn respond(req: &Request) -> Response {
                 Response::error(400).body(format!("the body is not JSON: {e}\n").into_bytes())
             }
         },
-        (_, "/" | "/echo") => Response::error(405),
+        // Something lives here, just not for this method: say which do.
+        (_, "/") => Response::method_not_allowed(&["GET"]),
+        (_, path) if path.starts_with("/hello/") => Response::method_not_allowed(&["GET"]),
+        (_, "/echo") => Response::method_not_allowed(&["POST"]),
         _ => Response::error(404),
     }
 }
@@ -77,75 +85,121 @@ pub async fn serve_evloop(host: &str, port: u16) -> io::Result<()> {
 pub fn serve_threads(host: &str, port: u16) -> io::Result<()> {
     let listener = std::net::TcpListener::bind((host, port))?;
     announce(listener.local_addr()?, "one thread per connection")?;
-    for stream in listener.incoming() {
-        let stream = stream?;
-        std::thread::spawn(move || serve_one_blocking(stream));
+    serve_threads_on(listener, Limits::default())
+}
+
+/// Accept forever, one thread per connection. When `accept` fails (each
+/// thread holds a descriptor, and they run out), wait and log as sparingly as
+/// `http::serve` does: the same `AcceptBackoff`, with a blocking sleep.
+pub fn serve_threads_on(listener: std::net::TcpListener, limits: Limits) -> io::Result<()> {
+    let mut backoff = AcceptBackoff::new();
+    loop {
+        match listener.accept() {
+            Ok((stream, _peer)) => {
+                backoff.succeeded();
+                // The OS may refuse a thread, too: that costs this client
+                // its connection (dropped with the closure), not the server.
+                let _ = std::thread::Builder::new()
+                    .name("connection".into())
+                    .spawn(move || serve_one_blocking(stream, limits));
+            }
+            Err(e) => {
+                let pause = backoff.failed(Instant::now());
+                if pause.log.is_some() {
+                    evloop::runtime::log::warn(format_args!("threads: accept failed: {e}"));
+                }
+                std::thread::sleep(pause.wait);
+            }
+        }
     }
-    Ok(())
 }
 // ANCHOR_END: threads
+
+// ANCHOR: blocking
+/// One connection, blocking. The rules are evloop's — the same
+/// `http::parse_head`, the same `Limits` — only the waiting differs: each
+/// read here blocks this thread, where evloop's returns `Pending` to the loop.
+fn serve_one_blocking(mut stream: std::net::TcpStream, limits: Limits) -> io::Result<()> {
+    // A client that stops reading our response must not hold the thread.
+    stream.set_write_timeout(limits.read_timeout)?;
+    let mut buf = Vec::new();
+    loop {
+        // The whole request, from the wait for its first byte to its last,
+        // gets `read_timeout` (evloop wraps the same span in `timeout`). A
+        // deadline, not a limit per read: a client sending one byte every
+        // 9 s would otherwise hold this thread for hours.
+        let deadline = limits.read_timeout.map(|limit| Instant::now() + limit);
+        let head = loop {
+            match http::parse_head(&buf, &limits) {
+                Ok(Some(head)) => break head,
+                Ok(None) => {} // not complete yet: read more
+                Err(e) => return refuse(&mut stream, e.status().unwrap_or(400)),
+            }
+            match read_before(&mut stream, &mut buf, deadline) {
+                Ok(0) => return Ok(()), // the client closed the connection
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => return refuse(&mut stream, 408),
+                Err(e) => return Err(e),
+            }
+        };
+        let end = head.len + head.body_len;
+        if head.request.expects_continue() && buf.len() < end {
+            stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        }
+        while buf.len() < end {
+            if read_before(&mut stream, &mut buf, deadline)? == 0 {
+                return Ok(()); // gone mid-body
+            }
+        }
+        let mut req = head.request;
+        req.body = buf[head.len..end].to_vec();
+        buf.drain(..end); // what is left is the next, pipelined request
+        let keep_alive = req.keep_alive();
+        stream.write_all(&respond(&req).encode(keep_alive))?;
+        if !keep_alive {
+            return Ok(());
+        }
+    }
+}
+// ANCHOR_END: blocking
+
+/// Read once onto the end of `buf`; fail with `TimedOut` at `deadline`.
+fn read_before(
+    stream: &mut std::net::TcpStream,
+    buf: &mut Vec<u8>,
+    deadline: Option<Instant>,
+) -> io::Result<usize> {
+    if let Some(deadline) = deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
+    }
+    let mut chunk = [0u8; 8 * 1024];
+    match stream.read(&mut chunk) {
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            Ok(n)
+        }
+        // A blocking read that ran out of time says `WouldBlock` on Unix
+        // (EAGAIN) and `TimedOut` on Windows: the same thing here.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::ErrorKind::TimedOut.into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Answer `status` and close, as evloop's server does with a refused request.
+fn refuse(stream: &mut std::net::TcpStream, status: u16) -> io::Result<()> {
+    stream.write_all(&Response::error(status).encode(false))?;
+    stream.shutdown(std::net::Shutdown::Write)
+}
 
 /// Print the address first, so scripts and tests can find the server.
 fn announce(addr: std::net::SocketAddr, mode: &str) -> io::Result<()> {
     println!("listening on http://{addr}");
     println!("mode: {mode}");
     io::stdout().flush()
-}
-
-/// A blocking keep-alive loop for one connection (thread-per-connection mode).
-/// Deliberately minimal: the point is the threads, not the parsing.
-fn serve_one_blocking(stream: std::net::TcpStream) -> io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line)? == 0 {
-            return Ok(()); // the client closed the connection
-        }
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            if line.trim_end().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0).min(1 << 20);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        let mut parts = request_line.split_whitespace();
-        let (method, path) = (
-            parts.next().unwrap_or_default(),
-            parts.next().unwrap_or_default(),
-        );
-        let req = Request {
-            method: method.into(),
-            path: path.into(),
-            headers: vec![],
-            body,
-            minor_version: 1,
-        };
-        let resp = respond(&req);
-        let mut out = format!(
-            "HTTP/1.1 {} {}\r\nContent-Length: {}\r\n",
-            resp.status,
-            http::reason(resp.status),
-            resp.body.len()
-        );
-        for (name, value) in &resp.headers {
-            out.push_str(&format!("{name}: {value}\r\n"));
-        }
-        out.push_str("\r\n");
-        // One write for head and body: two small writes would meet Nagle's
-        // algorithm and the peer's delayed ACK, and wait 40 ms each time.
-        let mut bytes = out.into_bytes();
-        bytes.extend_from_slice(&resp.body);
-        writer.write_all(&bytes)?;
-    }
 }
 
 fn main() -> io::Result<()> {

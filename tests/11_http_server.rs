@@ -45,7 +45,9 @@ fn the_routes_answer_as_documented() {
         example::respond(&req("POST", "/echo", b"not json")).status,
         400
     );
-    assert_eq!(example::respond(&req("DELETE", "/", b"")).status, 405);
+    let not_here = example::respond(&req("DELETE", "/", b""));
+    assert_eq!(not_here.status, 405);
+    assert!(not_here.headers.contains(&("Allow".into(), "GET".into())));
     assert_eq!(example::respond(&req("GET", "/nowhere", b"")).status, 404);
 }
 
@@ -133,4 +135,98 @@ fn curl_gets_json_from_the_server() {
     );
     let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(body["message"], "Hello, curl!");
+}
+
+/// Send raw bytes on a blocking socket; read until the server closes (or 5 s
+/// pass: a server that should have closed and did not fails the test, it
+/// does not hang it).
+fn raw_blocking(addr: SocketAddr, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                out.extend_from_slice(b"<the server did not close within 5 s>");
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn a_known_path_with_another_method_is_405_with_allow() {
+    let addr = start_server();
+    let reply = raw_blocking(addr, b"PUT /echo HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(reply.starts_with("HTTP/1.1 405"), "{reply}");
+    assert!(reply.contains("\r\nAllow: POST\r\n"), "{reply}");
+    let reply = raw_blocking(
+        addr,
+        b"POST /hello/ada HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(reply.contains("\r\nAllow: GET\r\n"), "{reply}");
+}
+
+/// The `--threads` comparison server keeps evloop's limits: it used to read
+/// a head of any size, wait forever for a silent client, and take a bad
+/// `Content-Length` as 0 (serving the "body" as the next request).
+#[test]
+fn the_thread_per_connection_server_keeps_the_same_limits() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = http::Limits {
+        max_body: 1024,
+        read_timeout: Some(Duration::from_millis(300)),
+        ..http::Limits::default()
+    };
+    std::thread::spawn(move || example::serve_threads_on(listener, limits));
+
+    // Served as before.
+    let reply = raw_blocking(addr, b"GET /hello/t HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(reply.contains("Hello, t!"), "{reply}");
+    // A head larger than 16 KiB.
+    let huge = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(20_000));
+    assert!(raw_blocking(addr, huge.as_bytes()).starts_with("HTTP/1.1 431"));
+    // Content-Length that is not digits, or two that disagree: 400, and
+    // nothing after it is served.
+    for framing in [
+        "Content-Length: nope",
+        "Content-Length: +2",
+        "Content-Length: 2\r\nContent-Length: 7",
+    ] {
+        let request = format!(
+            "POST /echo HTTP/1.1\r\n{framing}\r\n\r\n{{}}GET /hello/smuggled HTTP/1.1\r\n\r\n"
+        );
+        let reply = raw_blocking(addr, request.as_bytes());
+        assert!(reply.starts_with("HTTP/1.1 400"), "{framing}: {reply}");
+        assert!(!reply.contains("smuggled"), "{framing}: {reply}");
+    }
+    // A body over the limit.
+    let big = b"POST /echo HTTP/1.1\r\nContent-Length: 5000\r\n\r\n";
+    assert!(raw_blocking(addr, big).starts_with("HTTP/1.1 413"));
+    // Half a head, then silence: 408 after the read timeout, and closed.
+    let reply = raw_blocking(addr, b"GET /hello/slow HTTP/1.1\r\nHost:");
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    // `Expect: 100-continue` (the body held back until the server says go
+    // on) and a token list in `Connection`.
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: TE, close\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).expect("no 100 Continue");
+    assert_eq!(&buf[..n], b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(b"{}").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    assert!(reply.contains("Connection: close"), "{reply}");
 }

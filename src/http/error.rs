@@ -15,10 +15,12 @@ use super::{Response, StatusCode};
 /// Why a request could not be read.
 #[derive(Debug)]
 pub enum Error {
-    /// The bytes were not valid HTTP/1.x (→ `400 Bad Request`).
+    /// The bytes were not valid HTTP/1.x, or framed the body ambiguously (→ `400 Bad Request`).
     Malformed(String),
     /// The request head was larger than `Limits::max_head` (→ `431`).
     HeadTooLarge,
+    /// The request target was longer than [`MAX_TARGET`](super::MAX_TARGET) (→ `414`).
+    UriTooLong,
     /// The body was larger than `Limits::max_body` (→ `413`).
     BodyTooLarge,
     /// A feature this small server does not support, e.g. chunked request bodies (→ `501`).
@@ -36,6 +38,7 @@ impl Error {
         let status = match self {
             Error::Malformed(_) => StatusCode::BAD_REQUEST,
             Error::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Error::UriTooLong => StatusCode::URI_TOO_LONG,
             Error::BodyTooLarge => StatusCode::CONTENT_TOO_LARGE,
             Error::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             Error::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -50,6 +53,7 @@ impl fmt::Display for Error {
         match self {
             Error::Malformed(why) => write!(f, "malformed HTTP: {why}"),
             Error::HeadTooLarge => f.write_str("request head larger than the limit"),
+            Error::UriTooLong => f.write_str("request target longer than the limit"),
             Error::BodyTooLarge => f.write_str("request body larger than the limit"),
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
             Error::Timeout => f.write_str("the peer sent nothing for too long"),

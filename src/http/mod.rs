@@ -8,29 +8,37 @@
 //! - Parsing is done by [`httparse`], a well-tested zero-copy parser; this module
 //!   does the *I/O around it*: read until the head is complete, enforce
 //!   limits, read the body, write the response, keep the connection alive.
-//! - Every request head must fit in [`Limits::max_head`] (16 KiB, else `431`),
-//!   every body in [`Limits::max_body`] (else `413`); a malformed request
-//!   gets `400`. The connection is then closed cleanly — never a panic.
+//! - The rules live in one function without I/O, [`parse_head`]: every
+//!   request head must fit in [`Limits::max_head`] (16 KiB, else `431`), its
+//!   target in [`MAX_TARGET`] (8 KiB, else `414`), every body in
+//!   [`Limits::max_body`] (else `413`); a malformed request — or one whose
+//!   `Content-Length` could be read two ways — gets `400`. The connection is
+//!   then closed cleanly — never a panic.
 //! - A client that goes silent mid-request (or idles on a keep-alive
 //!   connection) is dropped after [`Limits::read_timeout`]: a slow or silent
 //!   client cannot hold a connection forever.
 //!
-//! The server is [`serve`] (a whole accept loop) or [`Connection`] (one
-//! connection, request by request — the WebSocket upgrade starts from here).
+//! The server is [`serve`] (a whole accept loop, which rides out a failing
+//! `accept` with [`AcceptBackoff`]) or [`Connection`] (one connection,
+//! request by request — the WebSocket upgrade starts from here).
 //! The client is [`get`] / [`post`] / [`request`]. When the server says no,
 //! it says so by name: [`Error::status`] picks a [`StatusCode`]
 //! (`431 Request Header Fields Too Large`), and a check made on a request
 //! that was read fine refuses with a [`Rejection`] (status and reason).
 
+mod accept;
 mod client;
 mod conn;
 mod error;
+mod parse;
 mod server;
 mod status;
 
+pub use accept::{AcceptBackoff, AcceptPause};
 pub use client::{get, post, request, ClientResponse};
 pub use conn::Connection;
 pub use error::{Error, Rejection};
+pub use parse::{parse_head, Head, MAX_TARGET};
 pub use server::{serve, serve_connection, serve_with};
 pub use status::{reason, StatusCode};
 
@@ -41,7 +49,9 @@ use std::time::Duration;
 pub struct Request {
     /// `GET`, `POST`, …
     pub method: String,
-    /// The request target, e.g. `/hello/ada?x=1`.
+    /// The request target, e.g. `/hello/ada?x=1`: always a path (a target
+    /// sent as a whole URL, `http://host/hello/ada?x=1`, arrives as its path,
+    /// its host in the `Host` header).
     pub path: String,
     /// Header names and values, in order (names as sent).
     pub headers: Vec<(String, String)>,
@@ -62,13 +72,45 @@ impl Request {
         self.path.split('?').next().unwrap_or("")
     }
 
+    /// Does any `name` header list `token`? Headers like `Connection` and
+    /// `Expect` are comma-separated lists of case-insensitive tokens, and may
+    /// be sent on several lines: `Connection: close, TE` lists `close`.
+    ///
+    /// ```
+    /// # use evloop::http::Request;
+    /// let request = Request {
+    ///     method: "GET".into(),
+    ///     path: "/".into(),
+    ///     headers: vec![("Connection".into(), "TE, Close".into())],
+    ///     body: vec![],
+    ///     minor_version: 1,
+    /// };
+    /// assert!(request.header_has_token("connection", "close"));
+    /// assert!(!request.keep_alive());
+    /// ```
+    pub fn header_has_token(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, value)| value.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+
     /// Does the client want the connection kept open after this request?
+    /// HTTP/1.1 keeps it unless `Connection` lists `close`; HTTP/1.0 closes
+    /// it unless `Connection` lists `keep-alive`.
     pub fn keep_alive(&self) -> bool {
-        let connection = self.header("connection").map(str::to_ascii_lowercase);
-        match self.minor_version {
-            0 => connection.as_deref() == Some("keep-alive"),
-            _ => connection.as_deref() != Some("close"),
+        if self.header_has_token("connection", "close") {
+            return false;
         }
+        self.minor_version >= 1 || self.header_has_token("connection", "keep-alive")
+    }
+
+    /// Is the client waiting for `100 Continue` before it sends the body?
+    /// (`Expect: 100-continue`, which HTTP/1.0 clients cannot mean: RFC 9110
+    /// §10.1.1 says to ignore it there.)
+    pub fn expects_continue(&self) -> bool {
+        self.minor_version >= 1 && self.header_has_token("expect", "100-continue")
     }
 }
 
@@ -121,6 +163,19 @@ impl Response {
         r
     }
 
+    /// `405 Method Not Allowed`, with the `Allow` header RFC 9110 §15.5.6
+    /// requires: the methods this path does answer, so the client can tell a
+    /// wrong method from a wrong path.
+    ///
+    /// ```
+    /// let r = evloop::http::Response::method_not_allowed(&["GET", "HEAD"]);
+    /// assert_eq!(r.status, 405);
+    /// assert_eq!(r.headers[1], ("Allow".to_string(), "GET, HEAD".to_string()));
+    /// ```
+    pub fn method_not_allowed(allowed: &[&str]) -> Response {
+        Response::error(405).header("Allow", &allowed.join(", "))
+    }
+
     /// Add a header.
     pub fn header(mut self, name: &str, value: &str) -> Response {
         self.headers.push((name.to_string(), value.to_string()));
@@ -138,14 +193,44 @@ impl Response {
         self.status = status;
         self
     }
+
+    /// The response as bytes on the wire: status line, headers, the
+    /// `Content-Length` and `Connection` headers this crate writes itself,
+    /// a blank line, the body. One buffer, so a server can send it in one
+    /// write (two small writes meet Nagle's algorithm and the peer's delayed
+    /// ACK, and can wait 40 ms each).
+    pub fn encode(&self, keep_alive: bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128 + self.body.len());
+        let status_line = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        out.extend_from_slice(status_line.as_bytes());
+        for (name, value) in &self.headers {
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        let connection = if keep_alive { "keep-alive" } else { "close" };
+        let framing = format!(
+            "Content-Length: {}\r\nConnection: {connection}\r\n\r\n",
+            self.body.len()
+        );
+        out.extend_from_slice(framing.as_bytes());
+        out.extend_from_slice(&self.body);
+        out
+    }
 }
 
-/// Size and time limits for a server connection.
+/// Size and time limits for a server connection: what one client may cost
+/// the server before it is refused (lesson 11 has a table of them, and why).
+///
+/// Together with [`MAX_TARGET`] (`414`) and the 64-header cap, these bound
+/// the memory a connection can pin and the time it can hold a descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest request head (request line + headers) accepted; bigger gets `431`.
+    /// Largest request head (request line + headers) accepted; bigger gets
+    /// `431`. The head is buffered whole before it is parsed, so this bounds
+    /// that buffer.
     pub max_head: usize,
-    /// Largest request body accepted; bigger gets `413`.
+    /// Largest request body accepted; bigger gets `413` — decided from
+    /// `Content-Length`, before a byte of the body is read (or, for a client
+    /// that sent `Expect: 100-continue`, before it sends one).
     pub max_body: usize,
     /// How long a read of a request (or the wait for the next one on a
     /// keep-alive connection), or a write of a response, may take before the

@@ -1,12 +1,15 @@
 //! `serve`: an accept loop that gives every connection its own task.
+//!
+//! The accept loop is one task (or the main future): it waits in step 4 for
+//! the listener to be readable, accepts, spawns a connection task, and waits
+//! again. When `accept` itself fails it backs off ([`AcceptBackoff`]).
 
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::conn::catch_panic;
-use super::{Connection, Limits, Request, Response};
+use super::{AcceptBackoff, Connection, Limits, Request, Response};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::io::shutdown;
@@ -16,9 +19,11 @@ use crate::net::TcpListener;
 /// (asyncio's `start_server` with an HTTP protocol on top).
 ///
 /// Each connection runs as its own task, so one slow client never delays
-/// another. Malformed or oversized requests get `400`/`413`/`431` and the
-/// connection closes; a handler that panics gets its client a `500` and the
-/// server goes on.
+/// another. Malformed or oversized requests get `400`/`413`/`414`/`431` and
+/// the connection closes; a handler that panics gets its client a `500` and
+/// the server goes on. When `accept` fails (out of file descriptors), the
+/// loop waits 10 ms, doubling up to 1 s while it keeps failing, and logs at
+/// most a line a second.
 ///
 /// ```no_run
 /// use evloop::http::{serve, Response};
@@ -44,14 +49,19 @@ where
     F: Future<Output = Response> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    let mut backoff = AcceptBackoff::new();
     loop {
         let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
-            // Out of file descriptors, or a connection reset before we took
-            // it: not the listener's fault. Breathe, then keep accepting.
+            Ok((stream, _peer)) => {
+                backoff.succeeded();
+                stream
+            }
+            // Out of file descriptors, say: not the listener's fault, and
+            // not over until some connection closes. Wait (longer each time
+            // in a row) and try again; the connections we have go on being
+            // served meanwhile.
             Err(e) => {
-                eprintln!("evloop http: accept failed: {e}");
-                crate::time::sleep(Duration::from_millis(10)).await;
+                backoff.pause("evloop http", &e).await;
                 continue;
             }
         };

@@ -22,6 +22,8 @@ use std::fmt;
 pub struct StatusCode(pub u16);
 
 impl StatusCode {
+    /// `100`: go on, send the body (the answer to `Expect: 100-continue`).
+    pub const CONTINUE: StatusCode = StatusCode(100);
     /// `101`: the connection now speaks another protocol (the WebSocket upgrade).
     pub const SWITCHING_PROTOCOLS: StatusCode = StatusCode(101);
     /// `200`: here is what you asked for.
@@ -40,6 +42,8 @@ impl StatusCode {
     pub const REQUEST_TIMEOUT: StatusCode = StatusCode(408);
     /// `413`: the body is larger than the server accepts.
     pub const CONTENT_TOO_LARGE: StatusCode = StatusCode(413);
+    /// `414`: the request target (the URL) is longer than the server accepts.
+    pub const URI_TOO_LONG: StatusCode = StatusCode(414);
     /// `426`: speak another protocol (version) first — a WebSocket version other than 13.
     pub const UPGRADE_REQUIRED: StatusCode = StatusCode(426);
     /// `431`: the request line and headers are larger than the server accepts.
@@ -59,6 +63,7 @@ impl StatusCode {
     /// The reason phrase, e.g. `"Bad Request"`; empty for a status this crate does not name.
     pub fn reason(self) -> &'static str {
         match self {
+            StatusCode::CONTINUE => "Continue",
             StatusCode::SWITCHING_PROTOCOLS => "Switching Protocols",
             StatusCode::OK => "OK",
             StatusCode::CREATED => "Created",
@@ -68,6 +73,7 @@ impl StatusCode {
             StatusCode::METHOD_NOT_ALLOWED => "Method Not Allowed",
             StatusCode::REQUEST_TIMEOUT => "Request Timeout",
             StatusCode::CONTENT_TOO_LARGE => "Content Too Large",
+            StatusCode::URI_TOO_LONG => "URI Too Long",
             StatusCode::UPGRADE_REQUIRED => "Upgrade Required",
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "Request Header Fields Too Large",
             StatusCode::INTERNAL_SERVER_ERROR => "Internal Server Error",
