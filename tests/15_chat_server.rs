@@ -314,8 +314,11 @@ fn a_thousand_clients_each_get_every_message() {
 #[test]
 fn a_stalled_client_is_dropped_without_delaying_the_others() {
     let options = Options {
-        outbox: 32,
-        send_timeout: Duration::from_secs(3),
+        room: example::room::Limits {
+            outbox: 32,
+            send_timeout: Duration::from_secs(3),
+            ..Default::default()
+        },
         ..Options::default()
     };
     let server = Server::start(options);
