@@ -5,34 +5,47 @@
 //! leaves are announced, `/nick NAME` renames you, and newcomers get the last
 //! 50 lines. `/echo` is a plain echo endpoint for conformance suites.
 //!
+//! This file is the networking: accept (with caps on connections, and a
+//! backoff when the process runs out of file descriptors), HTTP, the
+//! upgrade. The chat itself — who is in, the log of what was said and its
+//! history, who is too slow — is in `chat/room.rs`; each client's task in
+//! `chat/member.rs`.
+//!
 //! ```text
 //! cargo run --release --example 15_chat_server            # then open http://127.0.0.1:8000 in two tabs
 //! cargo run --example 15_chat_server -- --port 0 --host 127.0.0.1
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::HashMap;
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use evloop::http::{Connection, Request, Response};
 use evloop::net::{TcpListener, TcpStream};
-use evloop::sync::mpsc::{self, error::TrySendError};
-use evloop::websocket::{self, close_code, Config, Message, Prepared, WebSocket};
-use evloop::{select, Either};
+use evloop::runtime::log;
+use evloop::time::{sleep, timeout, Instant};
+use evloop::websocket::{self, Config, WebSocket};
+
+#[path = "chat/room.rs"]
+pub mod room;
+use room::Room;
 
 // ANCHOR: options
-/// What the server allows; tests shrink the timeouts.
+/// What the server allows; tests shrink the limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Lines kept for newcomers.
-    pub history: usize,
-    /// Messages a client's outbox holds. A client whose outbox is full when a
-    /// new line arrives is too slow to keep up: it is disconnected (1008)
-    /// instead of making the server hoard messages for it.
-    pub outbox: usize,
-    /// How long one write to a client may stall before we give up on it.
-    pub send_timeout: Duration,
+    /// What the chat room allows: history, slow clients, fast senders (`chat/room.rs`).
+    pub room: room::Limits,
+    /// Connections open at once, in all. Each holds a file descriptor, and a
+    /// process has a limited number (`ulimit -n`; 1,024 is common). Past
+    /// this, a newcomer gets `503 Service Unavailable`.
+    pub max_connections: usize,
+    /// Connections open at once from one IP address: so that one client
+    /// cannot hold every place (idle WebSockets that answer pings are never
+    /// dropped as idle). Past this, `503` too.
+    pub max_per_address: usize,
     /// Limits of `/ws`: 64 KiB messages.
     pub chat: Config,
     /// Limits of `/echo`: 16 MiB messages, as the Autobahn cases send.
@@ -42,9 +55,9 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            history: 50,
-            outbox: 1024,
-            send_timeout: Duration::from_secs(10),
+            room: room::Limits::default(),
+            max_connections: 1000,
+            max_per_address: 200,
             chat: Config::default(), // 64 KiB
             echo: Config {
                 max_message_size: 16 * 1024 * 1024,
@@ -53,150 +66,14 @@ impl Default for Options {
         }
     }
 }
+
+/// The kernel's send buffer for each client. Linux grows it up to 4 MiB on
+/// its own; a client that reads nothing would pin all of that in kernel
+/// memory, times every such client. A chat's lines fit in far less.
+const SEND_BUFFER: usize = 256 << 10;
 // ANCHOR_END: options
 
-// ANCHOR: room
-/// Everyone in the chat. One `Room`, shared by every connection's task.
-///
-/// It sits behind a `Mutex` so the tasks can share it; on evloop's single
-/// thread the lock is never contended, and every broadcast happens whole,
-/// under it — so every client sees the lines in the same order.
-struct Room {
-    clients: BTreeMap<u64, Member>,
-    history: VecDeque<Prepared>,
-    history_len: usize,
-    next_id: u64,
-}
-
-struct Member {
-    nick: String,
-    outbox: mpsc::Sender<Prepared>,
-}
-
-impl Room {
-    fn new(history_len: usize) -> Room {
-        Room {
-            clients: BTreeMap::new(),
-            history: VecDeque::new(),
-            history_len,
-            next_id: 1,
-        }
-    }
-
-    /// A newcomer: replay the history into its outbox, then announce it.
-    fn join(&mut self, outbox: mpsc::Sender<Prepared>) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        for line in &self.history {
-            let _ = outbox.try_send(line.clone()); // the outbox is new and bigger than the history
-        }
-        let nick = format!("guest-{id}");
-        self.clients.insert(
-            id,
-            Member {
-                nick: nick.clone(),
-                outbox,
-            },
-        );
-        self.broadcast(&format!("* {nick} joined"));
-        id
-    }
-
-    /// A line from client `id`: a command, or something to say.
-    fn said(&mut self, id: u64, line: &str) {
-        let Some(member) = self.clients.get_mut(&id) else {
-            return;
-        };
-        if let Some(new) = line.strip_prefix("/nick ") {
-            let new: String = new.trim().chars().take(32).collect();
-            if !new.is_empty() {
-                let old = std::mem::replace(&mut member.nick, new.clone());
-                self.broadcast(&format!("* {old} is now {new}"));
-            }
-            return;
-        }
-        let line = format!("{}: {line}", member.nick);
-        self.broadcast(&line);
-    }
-
-    fn leave(&mut self, id: u64) {
-        if let Some(member) = self.clients.remove(&id) {
-            self.broadcast(&format!("* {} left", member.nick));
-        }
-    }
-
-    /// Send `line` to everyone. Encoded once: every outbox gets the same
-    /// `Arc`'d frame. Never waits: `try_send` either queues or fails at once,
-    /// so one slow client cannot slow the others down.
-    fn broadcast(&mut self, line: &str) {
-        let frame = Prepared::text(line);
-        if self.history.len() == self.history_len {
-            self.history.pop_front();
-        }
-        self.history.push_back(frame.clone());
-        let mut too_slow = Vec::new();
-        for (id, member) in &self.clients {
-            if let Err(TrySendError::Full(_)) = member.outbox.try_send(frame.clone()) {
-                too_slow.push(*id);
-            }
-        }
-        // Dropping a member's `Sender` closes its outbox: its task sees that
-        // and says goodbye with a close frame (1008).
-        for id in too_slow {
-            if let Some(member) = self.clients.remove(&id) {
-                self.broadcast(&format!("* {} was too slow to keep up", member.nick));
-            }
-        }
-    }
-}
-// ANCHOR_END: room
-
-// ANCHOR: client
-/// One chat client: read its lines and write the room's lines, at the same
-/// time, in one task. `select` waits for whichever comes first; `recv` is
-/// cancel-safe, so the loser is dropped without losing a byte.
-async fn chat(mut ws: WebSocket<TcpStream>, room: Arc<Mutex<Room>>, options: Options) {
-    let (tx, mut outbox) = mpsc::channel::<Prepared>(options.outbox);
-    let id = lock(&room).join(tx);
-    loop {
-        // Its own statement, so both borrows of `ws` end before the `match`.
-        let event = select(Box::pin(ws.recv()), Box::pin(outbox.recv())).await;
-        match event {
-            Either::Left(Ok(Some(Message::Text(line)))) => lock(&room).said(id, &line),
-            Either::Left(Ok(Some(Message::Binary(_)))) => {
-                let _ = ws
-                    .close(close_code::UNSUPPORTED_DATA, "this chat speaks text")
-                    .await;
-                break;
-            }
-            // Closed cleanly, or broke the protocol (it was sent a close frame already).
-            Either::Left(Ok(None) | Err(_)) => break,
-            Either::Right(Some(frame)) => {
-                // Whatever else is already waiting goes out in the same write.
-                let mut batch = 1;
-                let _ = ws.feed_prepared(&frame);
-                while batch < 64 {
-                    let Ok(frame) = outbox.try_recv() else { break };
-                    let _ = ws.feed_prepared(&frame);
-                    batch += 1;
-                }
-                match evloop::time::timeout(options.send_timeout, ws.flush()).await {
-                    Ok(Ok(())) => {}
-                    _ => break, // gone, or stalled for too long: drop it
-                }
-            }
-            // The room dropped our outbox: we fell too far behind.
-            Either::Right(None) => {
-                let _ = ws
-                    .close(close_code::POLICY_VIOLATION, "too slow to keep up")
-                    .await;
-                break;
-            }
-        }
-    }
-    lock(&room).leave(id);
-}
-
+// ANCHOR: echo
 /// `/echo`: every message straight back, for conformance suites.
 async fn echo(mut ws: WebSocket<TcpStream>) {
     while let Ok(Some(message)) = ws.recv().await {
@@ -205,30 +82,162 @@ async fn echo(mut ws: WebSocket<TcpStream>) {
         }
     }
 }
-// ANCHOR_END: client
+// ANCHOR_END: echo
 
 // ANCHOR: serve
 /// Accept connections forever: plain HTTP for the page, WebSocket for `/ws` and `/echo`.
 pub async fn serve(listener: TcpListener, options: Options) -> io::Result<()> {
-    let room = Arc::new(Mutex::new(Room::new(options.history)));
+    let room = Arc::new(Mutex::new(Room::new(options.room)));
+    let gate = Arc::new(Mutex::new(Gate::new(&options)));
+    let mut backoff = AcceptBackoff::new();
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
-                // Out of file descriptors, say: breathe, then go on.
-                eprintln!("accept failed: {e}");
-                evloop::time::sleep(Duration::from_millis(10)).await;
+                sleep(backoff.failed(&e)).await;
                 continue;
             }
         };
+        backoff.succeeded();
+        let Some(ticket) = Gate::admit(&gate, peer.ip()) else {
+            evloop::task::Builder::new()
+                .name("refuse")
+                .spawn(refuse(stream));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER);
         let room = room.clone();
         evloop::task::Builder::new()
             .name("connection")
-            .spawn(connection(stream, room, options));
+            .spawn(async move {
+                connection(stream, room, options).await;
+                drop(ticket); // the place is free again
+            });
+    }
+}
+// ANCHOR_END: serve
+
+// ANCHOR: gate
+/// How many connections are open, in all and from each address.
+struct Gate {
+    max_total: usize,
+    max_per_address: usize,
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+/// One admitted connection's place; dropping it gives the place back.
+struct Ticket {
+    gate: Arc<Mutex<Gate>>,
+    address: IpAddr,
+}
+
+impl Gate {
+    fn new(options: &Options) -> Gate {
+        Gate {
+            max_total: options.max_connections,
+            max_per_address: options.max_per_address,
+            total: 0,
+            by_address: HashMap::new(),
+        }
+    }
+
+    /// A place for a connection from `address`, if one is free.
+    fn admit(gate: &Arc<Mutex<Gate>>, address: IpAddr) -> Option<Ticket> {
+        let mut g = gate.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = g.by_address.get(&address).copied().unwrap_or(0);
+        if g.total >= g.max_total || mine >= g.max_per_address {
+            return None;
+        }
+        g.total += 1;
+        g.by_address.insert(address, mine + 1);
+        let gate = gate.clone();
+        Some(Ticket { gate, address })
     }
 }
 
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut g = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        g.total -= 1;
+        if let Some(n) = g.by_address.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                g.by_address.remove(&self.address); // the map only holds who is here
+            }
+        }
+    }
+}
+
+/// Over a cap: read the request (closing a socket with unread bytes would
+/// reset it, and the client might never see our answer), answer 503, close.
+/// A second at most, so refused clients cannot pile up.
+async fn refuse(stream: TcpStream) {
+    let mut conn = Connection::new(stream);
+    let busy = Response::error(503).header("Retry-After", "10");
+    let _ = timeout(Duration::from_secs(1), async {
+        let _ = conn.read_request().await;
+        conn.write_response(&busy, false).await
+    })
+    .await;
+}
+// ANCHOR_END: gate
+
+// ANCHOR: backoff
+/// When `accept` fails. Almost always that is EMFILE: out of file
+/// descriptors. The client stays queued, so the listener stays readable and
+/// the next `accept` would fail at once, forever: wait, longer each time
+/// (10 ms doubling to 1 s), and report it without flooding the log — the
+/// first failure, then one line per 10 s with a count. The report goes
+/// through the runtime's logger, never `eprintln!`: on the loop's thread,
+/// that blocks every task when stderr is a pipe nobody reads.
+struct AcceptBackoff {
+    delay: Duration,
+    /// Failures not reported yet.
+    unreported: u64,
+    last_report: Option<Instant>,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+    const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+    fn new() -> AcceptBackoff {
+        AcceptBackoff {
+            delay: Self::FIRST,
+            unreported: 0,
+            last_report: None,
+        }
+    }
+
+    /// How long to wait before the next `accept`.
+    fn failed(&mut self, e: &io::Error) -> Duration {
+        let delay = self.delay;
+        self.delay = (delay * 2).min(Self::MAX);
+        self.unreported += 1;
+        let now = Instant::now();
+        if self
+            .last_report
+            .map_or(true, |last| now.duration_since(last) >= Self::REPORT_EVERY)
+        {
+            let n = std::mem::take(&mut self.unreported);
+            log::warn(format_args!(
+                "accept failed ({n} times since the last report): {e}; retrying in {delay:?}"
+            ));
+            self.last_report = Some(now);
+        }
+        delay
+    }
+
+    fn succeeded(&mut self) {
+        self.delay = Self::FIRST;
+    }
+}
+// ANCHOR_END: backoff
+
+// ANCHOR: routes
 /// One TCP connection: HTTP requests until one of them upgrades.
 async fn connection(stream: TcpStream, room: Arc<Mutex<Room>>, options: Options) {
     let mut conn = Connection::new(stream);
@@ -246,7 +255,7 @@ async fn connection(stream: TcpStream, room: Arc<Mutex<Room>>, options: Options)
         match request.path_only() {
             "/ws" => {
                 if let Ok(ws) = websocket::accept_with_config(conn, &request, options.chat).await {
-                    chat(ws, room, options).await;
+                    room::member(ws, room).await;
                 }
                 return;
             }
@@ -278,13 +287,7 @@ fn page(path: &str, request: &Request) -> Response {
         _ => Response::error(405),
     }
 }
-// ANCHOR_END: serve
-
-fn lock(room: &Mutex<Room>) -> std::sync::MutexGuard<'_, Room> {
-    // A panic while holding the lock cannot leave a Room half-updated in a
-    // way that matters here, so a poisoned lock is still usable.
-    room.lock().unwrap_or_else(|e| e.into_inner())
-}
+// ANCHOR_END: routes
 
 // ANCHOR: page
 /// The page: messages are shown with `textContent`, never as HTML, so a

@@ -4,6 +4,8 @@
 //! server, and lines from the server are printed as they arrive. Reading the
 //! terminal *blocks* (there is no non-blocking stdin worth the name), so a
 //! plain thread reads it and hands each line to the loop through a channel.
+//! Every line from the server is made harmless before it is printed: its
+//! control characters shown, not obeyed (`chat/visible.rs`).
 //!
 //! ```text
 //! cargo run --release --example 15_chat_server            # in one terminal
@@ -16,6 +18,13 @@ use std::io::{self, BufRead, Write};
 use evloop::sync::mpsc::{self, UnboundedReceiver};
 use evloop::websocket::{self, close_code, Message};
 use evloop::{select, Either};
+
+// The server's rule, shared (so a test or a picture that builds both
+// examples holds this file twice: once is the client's own).
+#[path = "chat/visible.rs"]
+#[allow(clippy::duplicate_mod)]
+mod visible;
+use visible::visible;
 
 // ANCHOR: stdin
 /// Read stdin on a thread of its own: `read_line` blocks, and blocking the
@@ -41,6 +50,11 @@ fn stdin_lines() -> UnboundedReceiver<String> {
 /// Chat on `url`: send every line from `input`, hand every line from the
 /// server to `print`, until the input ends (we close the connection) or
 /// the server closes it.
+///
+/// What the server sends is shown, never obeyed: an ESC in a line would be
+/// a command to the terminal (clear the screen, move the cursor), a newline
+/// a second line that looks like anything. So each line goes through
+/// [`visible`] first — whatever the server did already.
 pub async fn chat(
     url: &str,
     mut input: UnboundedReceiver<String>,
@@ -53,14 +67,14 @@ pub async fn chat(
         // `recv` is cancel-safe, so when the typed line wins nothing is lost.
         let event = select(Box::pin(ws.recv()), Box::pin(input.recv())).await;
         match event {
-            Either::Left(Ok(Some(Message::Text(line)))) => print(&line),
+            Either::Left(Ok(Some(Message::Text(line)))) => print(&visible(&line)),
             Either::Left(Ok(Some(Message::Binary(data)))) => {
                 print(&format!("<{} bytes of binary>", data.len()))
             }
             Either::Left(Ok(None)) => {
                 let why = ws
                     .close_frame()
-                    .map(|c| format!("{} {}", c.code, c.reason))
+                    .map(|c| format!("{} {}", c.code, visible(&c.reason)))
                     .unwrap_or_default();
                 print(&format!("the server closed the connection ({why})"));
                 return Ok(());

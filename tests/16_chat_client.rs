@@ -81,3 +81,43 @@ fn two_terminal_clients_chat() {
         .expect("test timed out");
     });
 }
+
+/// A hostile server (or a chat server that lets anything through): a line
+/// with ANSI escapes, BEL, NUL and a newline. The client once printed it
+/// raw — the terminal cleared its screen, rang, and showed a forged second
+/// line. Now every control character is shown as its picture, on one line.
+#[test]
+fn the_client_shows_control_characters_instead_of_obeying_them() {
+    evloop::run(async {
+        timeout(Duration::from_secs(30), async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+            let hostile = evloop::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                let mut conn = evloop::http::Connection::new(stream);
+                let request = conn.read_request().await.unwrap().unwrap();
+                let mut ws = evloop::websocket::accept(conn, &request).await.unwrap();
+                let forged = "\x1b[2J\x1b]0;pwned\x07hi\0\n* ada left\r\u{9b}1m";
+                ws.send(evloop::websocket::Message::Text(forged.into()))
+                    .await
+                    .unwrap();
+                let _ = ws.close(1008, "bye\x1b[0m").await;
+            });
+            let (_keys, input) = mpsc::unbounded_channel::<String>();
+            let screen = Arc::new(Mutex::new(Vec::<String>::new()));
+            let printed = screen.clone();
+            client::chat(&url, input, move |l| printed.lock().unwrap().push(l.into()))
+                .await
+                .unwrap();
+            hostile.await.unwrap();
+            let screen = screen.lock().unwrap();
+            assert_eq!(screen[1], "␛[2J␛]0;pwned␇hi␀␊* ada left␍\u{fffd}1m");
+            assert_eq!(screen[2], "the server closed the connection (1008 bye␛[0m)");
+            for line in screen.iter() {
+                assert!(!line.chars().any(|c| c.is_control()), "{line:?}");
+            }
+        })
+        .await
+        .expect("test timed out");
+    });
+}
