@@ -8,6 +8,7 @@
 //! poll may complete `evloop::task::BUDGET` (128) operations; the next one
 //! returns `Pending` after waking its own task.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::Duration;
@@ -179,10 +180,40 @@ fn a_socket_that_always_has_data_lets_other_clients_through() {
             polite.await.unwrap();
             stop.store(true, Ordering::SeqCst);
             drop(s);
+            // Close the flooded socket (the aborted reader drops it) before
+            // waiting for the streamer: its blocked write then fails at once.
             reader.abort();
+            let _ = reader.await;
             streamer.join().unwrap();
             line
         })
     });
     assert_eq!(&answered, b"hello\n");
+}
+
+#[test]
+fn join_all_stops_polling_children_once_the_budget_is_spent() {
+    // 10,000 timers fire together. Each poll of `join_all` may take 128 of
+    // them; the others are left queued for its next poll, not polled just to
+    // hear `Pending` (which made the gather cost ~78 polls per child).
+    const N: usize = 10_000;
+    let rt = paused();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let done = rt.block_on({
+        let polls = polls.clone();
+        async move {
+            let children = (0..N).map(|_| {
+                let polls = polls.clone();
+                let mut sleep = Box::pin(evloop::time::sleep(Duration::from_secs(1)));
+                std::future::poll_fn(move |cx| {
+                    polls.fetch_add(1, Ordering::Relaxed);
+                    sleep.as_mut().poll(cx)
+                })
+            });
+            evloop::join_all(children).await.len()
+        }
+    });
+    assert_eq!(done, N);
+    // One poll to register each timer, one to see it fired.
+    assert_eq!(polls.load(Ordering::Relaxed), 2 * N);
 }

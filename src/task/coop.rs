@@ -72,6 +72,14 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     }
 }
 
+/// Is the budget of the current poll spent? (A combinator polling many
+/// children, like `join_all`, stops there instead of polling each one just
+/// to hear `Pending`.)
+#[inline]
+pub(crate) fn exhausted() -> bool {
+    LEFT.try_with(Cell::get).ok().flatten() == Some(0)
+}
+
 /// The operation completed: one unit of the budget is spent.
 #[inline]
 pub(crate) fn spend() {
