@@ -32,7 +32,11 @@ const OUTBOX: usize = 1024;
 /// Server-side limits: no evloop timers, so the same config runs on tokio.
 const CONFIG: Config = Config {
     max_message_size: 64 * 1024,
+    max_write_buffer: 16 * 1024 * 1024,
     frame_timeout: None,
+    send_timeout: None,
+    ping_interval: None,
+    ping_timeout: None,
     close_timeout: None,
 };
 

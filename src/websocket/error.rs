@@ -113,11 +113,18 @@ impl fmt::Display for CloseReason {
 pub enum Error {
     /// The HTTP upgrade was refused or malformed (the HTTP status, if one was sent or received).
     Handshake(String),
-    /// The peer broke the protocol; we sent a close frame with this code
-    /// (1002, 1007 or 1009) and reason, and dropped the connection.
+    /// We failed the connection and told the peer why, in a close frame with
+    /// this code and reason: it broke the protocol (1002, 1007 or 1009) or
+    /// stopped answering our pings (1011). The connection is dropped.
     Protocol(CloseReason),
-    /// The peer sent half a frame, or did not finish the close handshake, in time.
+    /// The peer went silent where it had a deadline: it did not finish a
+    /// frame (`frame_timeout`), take what we sent (`send_timeout`), or finish
+    /// the close handshake (`close_timeout`) in time. The connection is over.
     Timeout,
+    /// [`feed`](super::WebSocket::feed) was refused: the write buffer already
+    /// holds `max_write_buffer` bytes the peer has not taken. `flush` first
+    /// (or use `send`, which does).
+    WriteBufferFull,
     /// The connection is closed; nothing more can be sent or received.
     Closed,
     /// The socket failed, or the peer vanished without a close frame.
@@ -139,8 +146,12 @@ impl fmt::Display for Error {
         match self {
             Error::Handshake(why) => write!(f, "WebSocket handshake failed: {why}"),
             Error::Protocol(why) => write!(f, "closed with {why}"),
-            Error::Timeout => {
-                f.write_str("the peer went silent in the middle of a frame or the close handshake")
+            Error::Timeout => f.write_str(
+                "the peer went silent: it did not finish a frame, take what we sent, \
+                 or finish the close handshake in time",
+            ),
+            Error::WriteBufferFull => {
+                f.write_str("the write buffer is full: flush what is queued before queueing more")
             }
             Error::Closed => f.write_str("the WebSocket connection is closed"),
             Error::Io(e) => write!(f, "I/O error: {e}"),

@@ -102,6 +102,7 @@
 //! | 1007 | invalid payload | a text message that is not UTF-8 |
 //! | 1008 | policy violation | the chat server, to a client too slow to keep up |
 //! | 1009 | message too big | a message above [`Config::max_message_size`] |
+//! | 1011 | internal error | a peer that did not answer our ping ("keepalive ping timeout") |
 //!
 //! By name these are [`CloseCode`]s (as numbers, [`close_code`]). A
 //! connection we fail is failed with a [`CloseReason`] — the code and the
@@ -113,13 +114,43 @@
 //! the kernel send a reset, and a reset may destroy our close frame before
 //! the peer reads it.
 //!
+//! # What one client may cost
+//!
+//! A server holds a socket, a task and some buffers for every client, and a
+//! hostile or broken client can try to make it hold them for ever. Each way
+//! is closed by a limit in [`Config`], on by default:
+//!
+//! | the client… | the limit | then |
+//! |---|---|---|
+//! | announces a 2 GiB message | `max_message_size` (64 KiB) | refused from the header, 1009 |
+//! | sends half a frame, then nothing | `frame_timeout` (10 s) | dropped |
+//! | sends a big message and never reads the answer | `send_timeout` (30 s) | dropped, its buffers freed |
+//! | vanishes without closing its socket | `ping_interval` (30 s), `ping_timeout` (10 s) | pinged, then closed with 1011 |
+//! | stops in the middle of the close handshake | `close_timeout` (5 s) | dropped |
+//!
+//! And one limit on our own side: `max_write_buffer` (16 MiB) stops a server
+//! from queueing more for a peer than it has taken (`feed` refuses, `send`
+//! waits for room).
+//!
+//! And memory does not stay high after the fact: the buffers that grew for
+//! a big message shrink back to a few KiB once it is handled
+//! ([`WebSocket::buffered_capacity`] shows it). A 16 MiB message echoed to
+//! a peer that will not read costs 16 MiB while the echo waits — the message
+//! *is* the read buffer it arrived in, and [`send`](WebSocket::send) drops it
+//! once its frame is encoded — not the 48 MiB of three copies, and not for
+//! longer than `send_timeout`.
+//!
+//! All of these live in the connection, inside `recv` and `flush`, so every
+//! server built on [`WebSocket`] gets them without writing a line; the
+//! chat server of lesson 15 only picks bigger messages for `/echo`.
+//!
 //! # Runtime-agnostic
 //!
 //! Everything here is generic over `futures_io::AsyncRead + AsyncWrite`, as
 //! [`http::Connection`](crate::http::Connection) is: on evloop's `TcpStream`,
 //! or on tokio's through `tokio-util`'s `compat` (the `chat_fanout` bench does
-//! that). The only evloop-specific parts are the optional timeouts in
-//! [`Config`]; set them to `None` on another runtime.
+//! that). The only evloop-specific parts are the optional timeouts and the
+//! keepalive in [`Config`]; set them to `None` on another runtime.
 
 mod error;
 mod frame;
@@ -209,28 +240,74 @@ pub struct CloseFrame {
 }
 
 /// Limits and timeouts of one connection.
+///
+/// Together they bound what one client can cost the server, in memory and
+/// in time — whatever it does. In memory: the read side holds at most one
+/// message being received (`max_message_size`, plus one read of at most
+/// 1 MiB), the write side at most `max_write_buffer` (or one message), and
+/// both fall back to a few KiB once a message is handled; `recv` writes what
+/// is queued before it reads more, so a peer cannot fill both at once by
+/// sending without reading. In time: every wait on the peer has a deadline,
+/// listed below — only silence *between* messages is allowed, and even
+/// then the peer must answer a ping now and then.
+///
+/// Build one from the defaults and change what you need, so new limits get
+/// their defaults too:
+///
+/// ```
+/// use evloop::websocket::Config;
+/// let echo = Config { max_message_size: 16 << 20, ..Config::default() };
+/// assert_eq!(echo.ping_interval, Config::default().ping_interval);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// Largest message accepted, after reassembling its fragments; a bigger
     /// one is refused with close code 1009 — as soon as a frame header
     /// announces it, before its payload is read.
     pub max_message_size: usize,
+    /// Most bytes the write buffer holds while earlier bytes still wait to
+    /// be written: [`WebSocket::feed`] refuses more with
+    /// [`Error::WriteBufferFull`], and [`WebSocket::send`] waits for room.
+    /// An empty buffer always takes one message, however big.
+    pub max_write_buffer: usize,
     /// How long the rest of a frame may take once its first byte arrived. A
     /// peer that sends half a frame and goes silent is dropped after this.
     /// (Silence *between* messages is fine: chat users go quiet.) `None`: no
     /// limit — needed on runtimes other than evloop, since it uses evloop's timers.
     pub frame_timeout: Option<Duration>,
+    /// How long the peer has to take what we queued: a [`flush`](WebSocket::flush)
+    /// (or [`send`](WebSocket::send)) that has not written everything by then
+    /// fails with [`Error::Timeout`], the connection is over and its buffers
+    /// are freed. Without it, a client that sends one big message and never
+    /// reads the answer pins it in our memory for as long as it stays
+    /// connected. `None`: wait as long as it takes.
+    pub send_timeout: Option<Duration>,
+    /// How long the peer may stay silent before [`recv`](WebSocket::recv)
+    /// pings it. Any bytes from the peer restart the count, so a peer that
+    /// talks is never pinged. `None`: never ping (and never notice a peer
+    /// that vanished without closing its socket).
+    pub ping_interval: Option<Duration>,
+    /// How long after our ping the peer must send something (its pong, or
+    /// anything else) before we give up on it and close with 1011
+    /// "keepalive ping timeout". `None`: keep pinging, never give up.
+    pub ping_timeout: Option<Duration>,
     /// How long to wait for the peer's half of the close handshake before
     /// dropping the connection anyway. `None`: wait as long as it takes.
     pub close_timeout: Option<Duration>,
 }
 
 impl Default for Config {
-    /// 64 KiB messages, 10 s to finish a frame, 5 s for the close handshake.
+    /// 64 KiB messages and 16 MiB of queued writes; 10 s to finish a frame,
+    /// 30 s to take what we send; a ping after 30 s of silence, answered
+    /// within 10 s; 5 s for the close handshake.
     fn default() -> Config {
         Config {
             max_message_size: 64 * 1024,
+            max_write_buffer: 16 * 1024 * 1024,
             frame_timeout: Some(Duration::from_secs(10)),
+            send_timeout: Some(Duration::from_secs(30)),
+            ping_interval: Some(Duration::from_secs(30)),
+            ping_timeout: Some(Duration::from_secs(10)),
             close_timeout: Some(Duration::from_secs(5)),
         }
     }

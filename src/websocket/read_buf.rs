@@ -5,8 +5,17 @@
 //! read after read: it is zero-filled once, when it grows, never per read —
 //! a chat server wakes each client task a million times, and a 16 KiB
 //! `memset` per wake-up was once the hottest line of the whole server.
+//!
+//! But a buffer that grew for one big frame must not keep its size for the
+//! rest of the connection: a client that sent one 16 MiB message would pin
+//! 16 MiB for hours. So a big payload *takes* the buffer with it (the
+//! message is the buffer, no copy), and after every frame [`release`]
+//! gives back whatever grew past [`IDLE_CAPACITY`].
+//!
+//! [`release`]: ReadBuf::release
 
 use std::io;
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -16,6 +25,11 @@ use futures_io::AsyncRead;
 const MIN_READ: usize = 16 * 1024;
 /// The largest: a 16 MiB message is read in 1 MiB gulps.
 const MAX_READ: usize = 1024 * 1024;
+/// What a buffer may keep between frames. Small frames never grow it past
+/// this (a read asks for [`MIN_READ`]); a bigger buffer was grown for one big
+/// frame, and zero-filling the next big one again costs less than holding
+/// the memory of every connection that ever sent one.
+pub(crate) const IDLE_CAPACITY: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuf {
@@ -68,7 +82,43 @@ impl ReadBuf {
         }
     }
 
-    /// Forget everything (the connection is closed).
+    /// The payload at `range` (indexes into [`bytes`](Self::bytes), already
+    /// consumed), as an owned `Vec`. A small one is copied. A big one takes
+    /// the whole buffer, which was grown for it: the message *is* the buffer,
+    /// so one 16 MiB message costs 16 MiB, not 32; the bytes read past it (the
+    /// next frame's beginning, if any) move to a fresh buffer.
+    pub(crate) fn take(&mut self, range: Range<usize>) -> Vec<u8> {
+        if range.len() < IDLE_CAPACITY {
+            return self.buf[range].to_vec();
+        }
+        let rest = self.unparsed().to_vec();
+        (self.start, self.end) = (0, rest.len());
+        let mut payload = std::mem::replace(&mut self.buf, rest);
+        payload.truncate(range.end);
+        payload.drain(..range.start); // the header: a few bytes moved, nothing allocated
+        if payload.capacity() - payload.len() > IDLE_CAPACITY {
+            // Growing doubled the capacity; the message need not carry that around.
+            payload.shrink_to_fit();
+        }
+        payload
+    }
+
+    /// A frame was handled: if the buffer grew past [`IDLE_CAPACITY`] for
+    /// it, give that memory back, keeping only the bytes not parsed yet.
+    /// One comparison when it did not (the common case).
+    pub(crate) fn release(&mut self) {
+        if self.buf.capacity() > IDLE_CAPACITY {
+            self.buf = self.unparsed().to_vec();
+            (self.start, self.end) = (0, self.buf.len());
+        }
+    }
+
+    /// Bytes of memory the buffer holds (its capacity), parsed or not.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Forget everything and free the memory (the connection is closed).
     pub(crate) fn clear(&mut self) {
         *self = ReadBuf::default();
     }
@@ -83,13 +133,6 @@ impl ReadBuf {
         wanted: usize,
     ) -> Poll<io::Result<usize>> {
         let window = wanted.clamp(MIN_READ, MAX_READ);
-        if self.start == self.end && self.buf.len() > MAX_READ + window {
-            // A buffer that grew for a huge message is given back once that
-            // message has been handled (not in `consume`: its payload is
-            // still being read then).
-            self.buf = Vec::new();
-            (self.start, self.end) = (0, 0);
-        }
         if self.buf.len() - self.end < window {
             // Make room: first by moving the unparsed bytes to the front,
             // then, if that is not enough, by growing (zero-filled once).

@@ -33,7 +33,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             Ok(result) => result,
             Err(elapsed) => Err(elapsed),
         };
-        self.state = State::Closed;
+        self.abandon(); // closed either way; free the buffers now
         result
     }
 
@@ -54,12 +54,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let _ = self.queue_frame(OpCode::Close, &payload);
     }
 
-    /// The peer broke the protocol: send a close frame saying `why`, then
-    /// close our side and linger until the peer closes its own.
+    /// The peer broke the protocol (or stopped answering pings): send a
+    /// close frame saying `why`, then close our side and linger until the
+    /// peer closes its own.
+    ///
+    /// The lingering takes time, and a `select` may drop `recv` meanwhile:
+    /// `why` is kept, so the next `recv` returns it again instead of
+    /// pretending the connection closed cleanly.
     pub(super) async fn fail(&mut self, why: CloseReason) -> Error {
         if self.state == State::Open {
             self.queue_close(why.code.as_u16(), why.reason);
         }
+        self.failed = Some(why);
         self.finish_close().await;
         Error::Protocol(why)
     }
@@ -72,6 +78,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// destroy our close frame before the peer has read it.
     pub(super) async fn finish_close(&mut self) {
         self.state = State::Closed;
+        // Nothing more will be parsed: the read side's memory goes now (the
+        // write side still holds our close frame).
+        self.rbuf.clear();
+        self.fragments = None;
         let limit = self.config.close_timeout;
         let role = self.role;
         let _ = within(limit, async {
@@ -87,8 +97,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             Ok::<(), Error>(())
         })
         .await;
-        self.rbuf.clear();
-        self.fragments = None;
+        self.abandon(); // frees the write buffer too
     }
 }
 

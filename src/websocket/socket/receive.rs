@@ -5,8 +5,10 @@
 //! waits until all of it has arrived; [`handle`](WebSocket::handle) decides
 //! what the frame means (a message, a fragment, a ping to answer, the
 //! peer's close); [`fill_rbuf`](WebSocket::fill_rbuf) reads more when a
-//! frame is not complete yet. A frame that breaks a rule comes back as the
-//! [`CloseReason`] we fail the connection with.
+//! frame is not complete yet — and, while it waits, watches the deadlines:
+//! the rest of a frame that began to arrive, and the keepalive ping. A frame
+//! that breaks a rule comes back as the [`CloseReason`] we fail the
+//! connection with.
 
 use std::future::poll_fn;
 use std::io;
@@ -15,8 +17,9 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 use super::close::parse_close;
 use super::fragments::{check_utf8, Fragments, BAD_UTF8};
-use super::{State, WebSocket};
-use crate::time::{timeout, Instant};
+use super::keepalive::{Due, PING_TIMEOUT};
+use super::{before, State, WebSocket};
+use crate::time::Instant;
 use crate::websocket::frame::{apply_mask, parse_header, OpCode};
 use crate::websocket::{close_code, CloseCode, CloseFrame, CloseReason, Error, Message, Role};
 
@@ -118,7 +121,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let payload = frame.start..frame.end;
         match frame.opcode {
             OpCode::Text | OpCode::Binary if frame.fin => {
-                let data = self.rbuf.bytes()[payload].to_vec();
+                let data = self.rbuf.take(payload);
                 if self.state != State::Open {
                     return Ok(Handled::Nothing); // closing: messages are discarded
                 }
@@ -132,7 +135,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 let text = frame.opcode == OpCode::Text;
                 let fragments = Fragments {
                     text,
-                    data: self.rbuf.bytes()[payload].to_vec(),
+                    data: self.rbuf.take(payload),
                     valid_up_to: 0,
                 };
                 self.fragments = Some(check_utf8(fragments, false)?);
@@ -184,10 +187,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
     }
 
-    /// Read at least one more byte into `rbuf`, under the frame deadline if a
-    /// frame has started arriving. (Not `crate::io::read_more`, which appends a
-    /// stack chunk to a `Vec`: `rbuf` is reused read after read and sized to
-    /// the frame, and end of stream here is an error — no close frame came.)
+    /// Read at least one more byte into `rbuf` — or stop waiting at the
+    /// first deadline: the frame deadline if a frame has started arriving,
+    /// the keepalive's if the connection is open. (Not `crate::io::read_more`,
+    /// which appends a stack chunk to a `Vec`: `rbuf` is reused read after
+    /// read and sized to the frame, and end of stream here is an error — no
+    /// close frame came.)
+    ///
+    /// `Ok(())` with nothing read means a keepalive ping was queued: `recv`
+    /// sends it and comes back here.
     pub(super) async fn fill_rbuf(&mut self) -> Result<(), Error> {
         // Ask for the rest of the frame if we know its size, so a 16 MiB
         // message is read in big gulps — but zero at most 1 MiB at a time.
@@ -196,32 +204,52 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 .saturating_sub(self.rbuf.unparsed().len() as u64) as usize,
             None => 0,
         };
-        let deadline = self.frame_deadline;
+        let keepalive = match self.state {
+            State::Open => self.keepalive.deadline(&self.config),
+            // Closing: `close_timeout` bounds the wait, and no ping may be sent.
+            _ => None,
+        };
+        let deadline = earliest(self.frame_deadline, keepalive);
         let (rbuf, stream) = (&mut self.rbuf, &mut self.stream);
         let read = poll_fn(|cx| rbuf.poll_fill(cx, stream, wanted));
-        let n = match deadline {
-            Some(deadline) => match timeout(deadline.duration_since(Instant::now()), read).await {
-                Ok(n) => n,
-                Err(_) => {
-                    self.state = State::Closed;
-                    return Err(Error::Timeout);
-                }
-            },
-            None => read.await,
+        let Some(n) = before(deadline, read).await else {
+            return self.deadline_passed().await;
         };
         match n {
             Ok(0) => {
-                self.state = State::Closed;
+                self.abandon();
                 Err(Error::Io(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the peer closed the connection without a close frame",
                 )))
             }
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.keepalive.heard(&self.config);
+                Ok(())
+            }
             Err(e) => {
-                self.state = State::Closed;
+                self.abandon();
                 Err(Error::Io(e))
             }
+        }
+    }
+
+    /// `fill_rbuf` waited until a deadline: act on the one that passed.
+    async fn deadline_passed(&mut self) -> Result<(), Error> {
+        let now = Instant::now();
+        if self.frame_deadline.is_some_and(|deadline| now >= deadline) {
+            // Half a frame, then silence: not worth a close handshake.
+            self.abandon();
+            return Err(Error::Timeout);
+        }
+        match self.keepalive.due(&self.config, now) {
+            Some(Due::Ping) => {
+                // Any bytes will do as an answer; an empty ping is the cheapest ask.
+                let _ = self.queue_frame(OpCode::Ping, &[]);
+                Ok(())
+            }
+            Some(Due::GiveUp) => Err(self.fail(PING_TIMEOUT).await),
+            None => Ok(()),
         }
     }
 
@@ -232,5 +260,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.frame_deadline = Some(Instant::now() + limit);
             }
         }
+    }
+}
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
