@@ -18,6 +18,7 @@ pub(crate) mod state;
 
 mod error;
 mod join_handle;
+mod join_set;
 #[cfg(all(test, feature = "loom"))]
 mod loom_tests;
 pub(crate) mod wait;
@@ -25,6 +26,7 @@ pub(crate) mod wait;
 pub use coop::{unconstrained, Unconstrained, BUDGET};
 pub use error::JoinError;
 pub use join_handle::JoinHandle;
+pub use join_set::JoinSet;
 pub use wait::{TaskInfo, TaskState, WaitReason};
 
 use std::future::Future;
