@@ -34,6 +34,10 @@
 //! - [`mpsc`] — a stream of values: [`mpsc::channel`] (bounded: senders wait
 //!   for room, which is *backpressure*) and [`mpsc::unbounded_channel`].
 //! - [`oneshot`] — exactly one value, e.g. a reply to a request.
+//! - [`Semaphore`] — at most N at once (asyncio's `Semaphore`), served
+//!   first come, first served.
+//! - [`Notify`] — a signal with no value: wake one waiter or all of them
+//!   (asyncio's `Event` / `Condition`).
 //!
 //! Nothing in this module knows about evloop's runtime. It uses only `std`: a
 //! `Mutex` around the shared state and the `Waker` in the `Context` it is
@@ -42,7 +46,12 @@
 //! with channels) — and they are `Send` and `Sync` whenever `T: Send`.
 
 pub mod mpsc;
+mod notify;
 pub mod oneshot;
+mod semaphore;
+
+pub use notify::{Notified, Notify};
+pub use semaphore::{Acquire, AcquireError, Semaphore, SemaphorePermit, TryAcquireError};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
