@@ -203,3 +203,19 @@ fn many_children_join_without_a_scan() {
         assert_eq!(sum, 10_000 * 9_999 / 2);
     });
 }
+
+#[test]
+fn a_cancelled_join_next_loses_no_result() {
+    guarded(|| async {
+        let mut set = JoinSet::new();
+        set.spawn(async {
+            sleep(Duration::from_secs(2)).await;
+            "late"
+        });
+        // Give up waiting after 1 s: the task stays in the set.
+        let early = evloop::time::timeout(Duration::from_secs(1), set.join_next()).await;
+        assert!(early.is_err());
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.join_next().await.unwrap().unwrap(), "late");
+    });
+}
