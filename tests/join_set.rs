@@ -4,34 +4,15 @@
 //! Every test runs on the paused clock, inside `guarded`, which fails the test
 //! instead of hanging if the body never finishes.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread;
+use std::sync::Arc;
 use std::time::Duration;
 
 use evloop::task::JoinSet;
 use evloop::time::sleep;
 
-/// Run `body` on a paused-clock runtime on its own thread; fail after 10 s.
-fn guarded<F, Fut>(body: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()>,
-{
-    let (done_tx, done_rx) = mpsc::channel();
-    thread::spawn(move || {
-        let rt = evloop::Runtime::builder()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        rt.block_on(body());
-        let _ = done_tx.send(());
-    });
-    done_rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("test body hung or panicked");
-}
+mod paused_guard;
+use paused_guard::guarded;
 
 /// Counts up when dropped: shows a task's future was dropped (cancelled).
 struct DropFlag(Arc<AtomicUsize>);
