@@ -7,6 +7,7 @@
 //! test's; everything is on 127.0.0.1 port 0, bounded in time, and the
 //! server stops when the test's `Server` is dropped.
 
+mod chat_support;
 #[path = "../examples/15_chat_server.rs"]
 #[allow(dead_code)]
 mod example;
@@ -14,57 +15,13 @@ mod websocket_support;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use evloop::net::{TcpListener, TcpStream};
-use evloop::sync::oneshot;
-use evloop::time::timeout;
+use chat_support::{run, Server};
+use evloop::net::TcpStream;
 use evloop::websocket::{self, Message, WebSocket};
 use example::Options;
 use websocket_support::*;
-
-/// The chat server on its own thread; dropping this stops it.
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(options: Options) -> Server {
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            evloop::run(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                // Serve until the test says stop (a oneshot sent from another thread).
-                let _ = evloop::select(Box::pin(example::serve(listener, options)), stopped).await;
-            })
-        });
-        Server {
-            addr: addr_rx.recv().unwrap(),
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let _ = self.thread.take().unwrap().join();
-    }
-}
-
-fn run<F: std::future::Future>(limit: Duration, test: F) -> F::Output {
-    evloop::run(async move { timeout(limit, test).await.expect("test timed out") })
-}
 
 /// The next text message, or `None` once the connection ended.
 async fn next_text(ws: &mut WebSocket<TcpStream>) -> Option<String> {
