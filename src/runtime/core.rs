@@ -135,7 +135,7 @@ impl Core {
             // A destructor spawning while the runtime is dropped: the task
             // is born cancelled, and its handle says so.
             let task = self.shared.new_task(future, name, UNOWNED);
-            crate::task::raw::Runnable::shutdown(&*task);
+            task.shutdown();
             return JoinHandle::new(task);
         }
         // The slot first, so the task is born knowing it.
@@ -162,7 +162,7 @@ impl Core {
         polled: Option<&mut Vec<String>>,
     ) -> Option<Instant> {
         let header = task.header();
-        let id = header.id;
+        let id = header.id();
         // Spawned from another thread: the loop owns it from its first poll.
         let mut slot = header.state.owned_slot();
         if slot == UNOWNED {
@@ -176,7 +176,11 @@ impl Core {
         let keep = self.slow_poll_threshold.map(|_| task.clone());
         let (outcome, took, ended) =
             self.timed_poll(id, Activity::Task(id), started, || task.run());
-        if outcome.is_some_and(|o| o != PollOutcome::Pending) {
+        if outcome == Some(PollOutcome::Pending) {
+            // File what it waits on with the owned task, for `Runtime::tasks`.
+            let waiting = crate::task::wait::end_record_raw();
+            self.owned.borrow_mut().set_waiting(slot, waiting);
+        } else if outcome.is_some() {
             // Finished: the runtime no longer owns it. Dropped after the
             // borrow ends — it may be the last reference.
             let done = self.owned.borrow_mut().remove(slot);
@@ -228,7 +232,7 @@ impl Core {
             .owned
             .borrow()
             .iter()
-            .map(|task| {
+            .map(|(task, waiting_on)| {
                 let header = task.header();
                 let snapshot = header.snapshot();
                 let state = if snapshot.has(RUNNING) {
@@ -239,10 +243,10 @@ impl Core {
                     TaskState::Idle
                 };
                 TaskInfo {
-                    id: header.id.0,
+                    id: header.id().0,
                     name: header.display_name(),
                     state,
-                    waiting_on: header.waiting(),
+                    waiting_on,
                 }
             })
             .collect();

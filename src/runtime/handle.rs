@@ -23,7 +23,6 @@ use futures_task::ArcWake;
 use super::context;
 use super::driver::reactor::IoHandle;
 use super::shared::Shared;
-use crate::task::raw::Runnable;
 use crate::task::JoinHandle;
 
 /// A cloneable, `Send` reference to a runtime, for use from any thread.

@@ -9,15 +9,26 @@
 //! `OwnedTasks`, asyncio's `all_tasks()` set).
 //!
 //! A slab: a `Vec` of slots plus a free list, so insert and remove are O(1).
-//! The task remembers its slot in its header (`owned_slot`). Only the loop's
-//! thread touches the list.
+//! The task remembers its slot in its state word (`owned_slot`). Only the
+//! loop's thread touches the list — which is why each slot also keeps what its
+//! task waits on: the loop writes it after every `Pending` poll, and only
+//! `Runtime::tasks` reads it, so it need not sit in the task's header.
 
 use super::shared::Ready;
 use crate::task::raw::UNOWNED;
+use crate::task::WaitReason;
+
+/// One owned task (or a free slot), and what it waited on after its last poll.
+#[derive(Default)]
+struct Slot {
+    task: Option<Ready>,
+    /// [`WaitReason::encode`]d.
+    waiting: u64,
+}
 
 #[derive(Default)]
 pub(crate) struct OwnedTasks {
-    slots: Vec<Option<Ready>>,
+    slots: Vec<Slot>,
     /// Free slots, as `u32`: 4 bytes per finished task, not 8.
     free: Vec<u32>,
 }
@@ -37,7 +48,7 @@ impl OwnedTasks {
         match self.free.pop() {
             Some(slot) => slot as usize,
             None => {
-                self.slots.push(None);
+                self.slots.push(Slot::default());
                 self.slots.len() - 1
             }
         }
@@ -45,8 +56,18 @@ impl OwnedTasks {
 
     /// Put `task` in the slot [`vacant`](Self::vacant) reserved.
     pub(crate) fn fill(&mut self, slot: usize, task: Ready) {
-        debug_assert!(self.slots[slot].is_none());
-        self.slots[slot] = Some(task);
+        debug_assert!(self.slots[slot].task.is_none());
+        self.slots[slot] = Slot {
+            task: Some(task),
+            waiting: 0,
+        };
+    }
+
+    /// The task in `slot` returned `Pending`, waiting on `reason` (encoded).
+    pub(crate) fn set_waiting(&mut self, slot: usize, reason: u64) {
+        if let Some(entry) = self.slots.get_mut(slot) {
+            entry.waiting = reason;
+        }
     }
 
     /// Stop owning the task in `slot` (it completed). The caller drops the
@@ -56,7 +77,7 @@ impl OwnedTasks {
         if slot == UNOWNED {
             return None;
         }
-        let task = self.slots.get_mut(slot)?.take()?;
+        let task = self.slots.get_mut(slot)?.task.take()?;
         self.free
             .push(u32::try_from(slot).expect("fewer than 2^32 live tasks"));
         // The task is complete and never polled again: its header's slot is
@@ -69,12 +90,15 @@ impl OwnedTasks {
         self.free.clear();
         std::mem::take(&mut self.slots)
             .into_iter()
-            .flatten()
+            .filter_map(|slot| slot.task)
             .collect()
     }
 
-    /// The live tasks, in slot order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Ready> {
-        self.slots.iter().flatten()
+    /// The live tasks, in slot order, with what each waits on.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Ready, WaitReason)> {
+        self.slots.iter().filter_map(|slot| {
+            let task = slot.task.as_ref()?;
+            Some((task, WaitReason::decode(slot.waiting)))
+        })
     }
 }

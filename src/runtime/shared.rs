@@ -21,14 +21,15 @@ use std::time::Duration;
 use crossbeam_channel::{SendError, Sender};
 
 use super::driver::reactor::IoHandle;
-use crate::task::raw::{Runnable, Task};
+use crate::task::header::TaskRef;
+use crate::task::raw::Task;
 use crate::task::TaskId;
 use crate::time::clock::Clock;
 
 use crate::trace::{Event, EventKind, PollOutcome};
 
 /// A ready task, as it sits on the run queue.
-pub(crate) type Ready = Arc<dyn Runnable>;
+pub(crate) type Ready = TaskRef;
 
 /// The loop thread's own run queue: a plain `VecDeque`, no atomics.
 ///
@@ -123,7 +124,7 @@ impl Shared {
         future: F,
         name: Option<Box<str>>,
         owned_slot: usize,
-    ) -> Arc<Task<F>>
+    ) -> TaskRef
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -133,7 +134,7 @@ impl Shared {
             let name = name.as_deref().map(str::to_string);
             self.record(EventKind::Spawn { task: id.0, name });
         }
-        Task::new(future, id, name, self.clone(), owned_slot)
+        Task::allocate(future, id, name, self.clone(), owned_slot)
     }
 
     /// How many tasks were ever made (a metric).

@@ -13,6 +13,7 @@
 //! same waker by hand, with a `RawWakerVTable`, to show what `ArcWake` saves us.
 
 pub(crate) mod coop;
+pub(crate) mod header;
 pub(crate) mod raw;
 pub(crate) mod state;
 

@@ -1,10 +1,10 @@
 //! The task: a spawned future, its state word, and its waker — in one allocation.
 //!
-//! A task is an `Arc<Task<F>>`. The run queue and the runtime's owned-task
-//! list hold it as `Arc<dyn Runnable>` (so tasks of every future type share one
-//! queue), the `JoinHandle` holds it as `Arc<dyn JoinTarget<T>>` (so it can
-//! read the output), and every `Waker` for it is the same `Arc` seen through
-//! `futures_task::ArcWake`.
+//! A task is an `Arc<Task<F>>`. The run queue, the runtime's owned-task list
+//! and the `JoinHandle` hold it as a one-word [`TaskRef`] (`task/header.rs`:
+//! the header at the front of every task carries a table of the functions
+//! below, made for `F`), and every `Waker` for it is the same `Arc` seen
+//! through `futures_task::ArcWake`.
 //!
 //! There is no lock. Who may touch the future, the output and the join waker
 //! is decided by the task's [state word](super::state): the loop owns the
@@ -26,15 +26,16 @@ use std::cell::UnsafeCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures_task::{waker_ref, ArcWake};
 
 use super::coop;
-use super::state::{Snapshot, StartPoll, State, Wake, COMPLETE, JOIN_INTEREST, JOIN_WAKER};
+use super::header::{Header, TaskRef, Vtable};
+use super::state::{StartPoll, State, Wake, COMPLETE, JOIN_INTEREST, JOIN_WAKER};
 use super::wait::{self, WaitReason};
 use super::{JoinError, TaskId};
 use crate::runtime::context;
@@ -46,83 +47,7 @@ use crate::trace::{EventKind, PollOutcome};
 /// still on its way through the run queue).
 pub(crate) use super::state::UNOWNED;
 
-/// What every task has, whatever its future: identity, state word, and the way
-/// back to its runtime's queue.
-pub(crate) struct Header {
-    /// Who may touch what: see `task/state.rs`.
-    pub(crate) state: State,
-    /// Unique within the runtime, starting at 1; shown as `task-N`.
-    pub(crate) id: TaskId,
-    /// The name given by `task::Builder::name`, if any. Boxed twice so that
-    /// an unnamed task pays one pointer for it, not a fat one: a million
-    /// tasks are a million headers.
-    name: Option<Box<Box<str>>>,
-    /// What the task waited on after its last `Pending` poll, encoded
-    /// ([`WaitReason::encode`]); written by the loop after each poll.
-    waiting: AtomicU64,
-    /// The runtime this task belongs to: its queue, its clock, its trace.
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl Header {
-    /// `name`, or `task-N` for an unnamed task — how the trace and `Turn` print it.
-    pub(crate) fn display_name(&self) -> String {
-        match self.name() {
-            Some(name) => name.to_string(),
-            None => format!("task-{}", self.id.0),
-        }
-    }
-
-    /// The task's name, if it has one.
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.name.as_deref().map(|name| &**name)
-    }
-
-    /// The name, as a `JoinError` keeps it.
-    fn name_owned(&self) -> Option<Box<str>> {
-        self.name().map(Box::from)
-    }
-
-    /// Has the task finished (output ready, panicked, or cancelled)?
-    pub(crate) fn is_complete(&self) -> bool {
-        self.state.load().has(COMPLETE)
-    }
-
-    /// The state word right now, for reports.
-    pub(crate) fn snapshot(&self) -> Snapshot {
-        self.state.load()
-    }
-
-    /// What the task waits on, as recorded after its last poll.
-    pub(crate) fn waiting(&self) -> WaitReason {
-        WaitReason::decode(self.waiting.load(Ordering::Relaxed))
-    }
-
-    fn cancelled_error(&self) -> JoinError {
-        JoinError::cancelled(self.id.0, self.name_owned())
-    }
-}
-
-/// The run queue's view of a task: "poll yourself once".
-pub(crate) trait Runnable: Send + Sync {
-    fn header(&self) -> &Header;
-    /// Poll the future once (or drop it, if aborted). Called only by the loop.
-    /// `None`: a stale queue entry, nothing was done.
-    fn run(self: Arc<Self>) -> Option<PollOutcome>;
-    /// The runtime is going away: drop the future (if nobody is polling it and
-    /// it has not finished) and complete with a cancelled `JoinError`.
-    fn shutdown(&self);
-}
-
-/// The `JoinHandle`'s view of a task: "give me your output when it is ready".
-pub(crate) trait JoinTarget<T>: Send + Sync {
-    fn header(&self) -> &Header;
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
-    fn abort(self: Arc<Self>);
-    /// The `JoinHandle` is being dropped.
-    fn drop_join_handle(&self);
-}
-
+/// Where the task is in its life: the future, then its output, then nothing.
 enum Stage<F: Future> {
     Running(F),
     Finished(Result<F::Output, JoinError>),
@@ -131,6 +56,10 @@ enum Stage<F: Future> {
 }
 
 /// A spawned future and everything the runtime needs to drive it.
+///
+/// `#[repr(C)]` with the header first: a pointer to the task is a pointer to
+/// its header, which is how a one-word [`TaskRef`] finds both.
+#[repr(C)]
 pub(crate) struct Task<F: Future> {
     header: Header,
     /// The future, then its output. Touched only by whoever the state word
@@ -153,25 +82,36 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    /// A new task, already marked `SCHEDULED`: the caller queues it.
-    pub(crate) fn new(
+    /// Allocate a task, already marked `SCHEDULED`, and hand back its
+    /// one-word reference: the caller queues it.
+    pub(crate) fn allocate(
         future: F,
         id: TaskId,
         name: Option<Box<str>>,
         shared: Arc<Shared>,
         owned_slot: usize,
-    ) -> Arc<Self> {
-        Arc::new(Task {
-            header: Header {
-                state: State::with_slot(owned_slot),
+    ) -> TaskRef {
+        let task = Arc::new(Task {
+            header: Header::new(
+                State::with_slot(owned_slot),
+                &Self::VTABLE,
                 id,
-                name: name.map(Box::new),
-                waiting: AtomicU64::new(0),
+                name,
                 shared,
-            },
+            ),
             stage: UnsafeCell::new(Stage::Running(future)),
             join_waker: UnsafeCell::new(None),
-        })
+        });
+        Self::to_ref(task)
+    }
+
+    /// Erase the future's type: one strong reference, as one word.
+    fn to_ref(task: Arc<Self>) -> TaskRef {
+        let ptr = Arc::into_raw(task).cast_mut().cast::<Header>();
+        // SAFETY: `Arc::into_raw` never gives null; `Task` is `#[repr(C)]`
+        // with the header first, so the header's address is the task's, and
+        // `VTABLE` below is the table for this very `F`.
+        unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr)) }
     }
 
     /// Drop the future (or whatever the stage holds) in place, catching a
@@ -218,7 +158,7 @@ where
                 if catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref())).is_err() {
                     log::warn(format_args!(
                         "evloop warning: the waker of the task awaiting {} panicked; ignored",
-                        super::describe(self.header.id.0, self.header.name())
+                        super::describe(self.header.id().0, self.header.name())
                     ));
                 }
             }
@@ -227,13 +167,13 @@ where
 
     fn report_output_drop_panic(&self, payload: &Box<dyn std::any::Any + Send>) {
         let header = &self.header;
-        header
-            .shared
-            .record(EventKind::DropPanic { task: header.id.0 });
+        header.shared.record(EventKind::DropPanic {
+            task: header.id().0,
+        });
         log::warn(format_args!(
             "evloop warning: dropping the output of {} panicked ({}); nobody awaited it, \
              so the panic was contained",
-            super::describe(header.id.0, header.name()),
+            super::describe(header.id().0, header.name()),
             super::panic_message(payload.as_ref()).unwrap_or("no message"),
         ));
     }
@@ -248,7 +188,7 @@ where
             Ok(()) => Err(self.header.cancelled_error()),
             // A destructor panicked while cancelling: the handle learns of it.
             Err(payload) => Err(JoinError::panic(
-                self.header.id.0,
+                self.header.id().0,
                 self.header.name_owned(),
                 payload,
             )),
@@ -258,16 +198,15 @@ where
     }
 }
 
-impl<F> Runnable for Task<F>
+/// The run queue's side: poll once, or cancel at shutdown.
+impl<F> Task<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     // ANCHOR: run
+    /// Poll the future once (or drop it, if aborted). Called only by the loop.
+    /// `None`: a stale queue entry, nothing was done.
     fn run(self: Arc<Self>) -> Option<PollOutcome> {
         match self.header.state.transition_to_running() {
             StartPoll::Done => return None,
@@ -299,13 +238,11 @@ where
         let polled = catch_unwind(AssertUnwindSafe(|| coop::budgeted(|| future.poll(&mut cx))));
         let (result, outcome) = match polled {
             Ok(Poll::Pending) => {
-                let reason = wait::end_record();
-                self.header
-                    .waiting
-                    .store(reason.encode(), Ordering::Relaxed);
+                // What it waits on stays in the thread-local record: the
+                // loop files it with the owned task (`Core::poll_task`).
                 if self.header.state.transition_to_idle() {
                     // Woken (or aborted) while it ran: it owes a place in the queue.
-                    self.header.shared.schedule(self.clone());
+                    self.header.shared.schedule(Self::to_ref(self.clone()));
                 }
                 return Some(PollOutcome::Pending);
             }
@@ -319,7 +256,7 @@ where
                     Err(payload) => {
                         let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
                         let err =
-                            JoinError::panic(self.header.id.0, self.header.name_owned(), payload);
+                            JoinError::panic(self.header.id().0, self.header.name_owned(), payload);
                         (Err(err), PollOutcome::Panicked)
                     }
                 }
@@ -329,7 +266,7 @@ where
                 // destructor is contained too (the first one is the story).
                 // SAFETY: RUNNING: the stage is ours.
                 let _ = unsafe { self.drop_stage() };
-                let err = JoinError::panic(self.header.id.0, self.header.name_owned(), payload);
+                let err = JoinError::panic(self.header.id().0, self.header.name_owned(), payload);
                 (Err(err), PollOutcome::Panicked)
             }
         };
@@ -340,6 +277,8 @@ where
     }
     // ANCHOR_END: run
 
+    /// The runtime is going away: drop the future (if nobody is polling it and
+    /// it has not finished) and complete with a cancelled `JoinError`.
     fn shutdown(&self) {
         if self.header.state.transition_to_shutdown() {
             // SAFETY: the shutdown transition granted us RUNNING.
@@ -348,22 +287,19 @@ where
     }
 }
 
-impl<F> JoinTarget<F::Output> for Task<F>
+/// The `JoinHandle`'s side: "give me your output when it is ready".
+impl<F> Task<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         std::task::ready!(coop::poll_proceed(cx));
         let state = &self.header.state;
         let snapshot = state.load();
         if !snapshot.has(COMPLETE) {
             wait::record(WaitReason::Join {
-                task: self.header.id.0,
+                task: self.header.id().0,
             });
             if snapshot.has(JOIN_WAKER) {
                 // SAFETY: with JOIN_WAKER set the task may *read* the slot
@@ -393,13 +329,14 @@ where
         Poll::Ready(self.take_output())
     }
 
-    fn abort(self: Arc<Self>) {
+    fn abort(self: &Arc<Self>) {
         // Like a wake: idle, it is queued so the loop drops the future on its
         // own thread; running, the loop re-queues it when the poll ends.
         let wake = self.header.state.transition_to_cancelled();
         self.after_wake(wake);
     }
 
+    /// The `JoinHandle` is being dropped.
     fn drop_join_handle(&self) {
         match self.header.state.unset_join_interest() {
             Ok(before) => {
@@ -456,13 +393,90 @@ where
         if shared.tracing() {
             let by = context::wake_source(shared);
             shared.record(EventKind::Wake {
-                task: self.header.id.0,
+                task: self.header.id().0,
                 by,
             });
         }
         if push {
-            shared.schedule(self.clone());
+            shared.schedule(Self::to_ref(self.clone()));
         }
+    }
+}
+
+/// The table a [`TaskRef`] calls through: each entry turns the header pointer
+/// back into this `Task<F>` and forwards to the methods above.
+impl<F> Task<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    /// One table per future type, in static memory (a promoted constant).
+    const VTABLE: Vtable = Vtable {
+        run: Self::vt_run,
+        shutdown: Self::vt_shutdown,
+        poll_join: Self::vt_poll_join,
+        abort: Self::vt_abort,
+        drop_join_handle: Self::vt_drop_join_handle,
+        clone: Self::vt_clone,
+        drop_ref: Self::vt_drop_ref,
+    };
+
+    /// The task behind a header pointer.
+    ///
+    /// # Safety
+    /// `ptr` is the header of a live `Task<F>` (this `F`), and the caller holds
+    /// a reference to it for `'a`.
+    unsafe fn from_header<'a>(ptr: NonNull<Header>) -> &'a Self {
+        // SAFETY: the header is the first field of a `#[repr(C)]` `Task<F>`,
+        // so the two addresses are the same; the caller vouches for `F`.
+        unsafe { ptr.cast::<Self>().as_ref() }
+    }
+
+    unsafe fn vt_run(task: TaskRef) -> Option<PollOutcome> {
+        let ptr = task.into_raw().cast::<Self>();
+        // SAFETY: the `TaskRef` was one strong count of an `Arc<Task<F>>`,
+        // made by `Arc::into_raw` in `to_ref`; it is handed back to an `Arc`.
+        let task = unsafe { Arc::from_raw(ptr.as_ptr().cast_const()) };
+        task.run()
+    }
+
+    unsafe fn vt_shutdown(ptr: NonNull<Header>) {
+        // SAFETY: the caller's `TaskRef` keeps the task alive.
+        unsafe { Self::from_header(ptr) }.shutdown()
+    }
+
+    unsafe fn vt_poll_join(ptr: NonNull<Header>, cx: &mut Context<'_>, out: *mut ()) {
+        // SAFETY: the handle keeps the task alive.
+        let polled = unsafe { Self::from_header(ptr) }.poll_join(cx);
+        // SAFETY: `JoinHandle<F::Output>` passes a pointer to its own
+        // `Poll<Result<F::Output, JoinError>>`, which holds `Pending` (nothing
+        // to drop), so writing over it is right.
+        unsafe { ptr::write(out.cast::<Poll<Result<F::Output, JoinError>>>(), polled) };
+    }
+
+    unsafe fn vt_abort(ptr: NonNull<Header>) {
+        // SAFETY: the handle holds one strong count; borrow it as an `Arc`
+        // without taking it over (`ManuallyDrop`: no decrement at the end).
+        let task = std::mem::ManuallyDrop::new(unsafe {
+            Arc::from_raw(ptr.cast::<Self>().as_ptr().cast_const())
+        });
+        task.abort();
+    }
+
+    unsafe fn vt_drop_join_handle(ptr: NonNull<Header>) {
+        // SAFETY: the handle being dropped still keeps the task alive.
+        unsafe { Self::from_header(ptr) }.drop_join_handle()
+    }
+
+    unsafe fn vt_clone(ptr: NonNull<Header>) {
+        // SAFETY: `ptr` came from `Arc::into_raw` of an `Arc<Self>` that is
+        // still alive (the caller holds a reference).
+        unsafe { Arc::increment_strong_count(ptr.cast::<Self>().as_ptr().cast_const()) }
+    }
+
+    unsafe fn vt_drop_ref(ptr: NonNull<Header>) {
+        // SAFETY: as in `vt_clone`; the caller gives its reference up here.
+        unsafe { Arc::decrement_strong_count(ptr.cast::<Self>().as_ptr().cast_const()) }
     }
 }
 
@@ -486,7 +500,7 @@ mod tests {
     #[test]
     fn a_task_header_stays_small() {
         // A million parked tasks are a million headers: state word (with the
-        // owned slot in it), id, thin name, wait reason, runtime pointer.
-        assert_eq!(std::mem::size_of::<Header>(), 40);
+        // owned slot in it), vtable, id-or-name, runtime pointer.
+        assert_eq!(std::mem::size_of::<Header>(), 32);
     }
 }

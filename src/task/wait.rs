@@ -39,7 +39,13 @@ pub(crate) fn record(reason: WaitReason) {
 /// The poll ended: what did it wait on?
 #[inline]
 pub(crate) fn end_record() -> WaitReason {
-    WaitReason::decode(WAITING.with(|w| w.replace(0)))
+    WaitReason::decode(end_record_raw())
+}
+
+/// [`end_record`], still encoded ([`WaitReason::encode`]), to be stored.
+#[inline]
+pub(crate) fn end_record_raw() -> u64 {
+    WAITING.with(|w| w.replace(0))
 }
 
 /// What a task waited on when its last poll returned `Pending`.
@@ -90,7 +96,7 @@ const BLOCKING: u64 = 6;
 
 impl WaitReason {
     /// Pack into one `u64` (tag in the low 3 bits, payload above), so the
-    /// header can keep it in an atomic without a lock.
+    /// owned-task list keeps it in one word beside the task.
     pub(crate) fn encode(self) -> u64 {
         let (tag, payload) = match self {
             WaitReason::Unknown => (UNKNOWN, 0),
