@@ -64,7 +64,10 @@ pub fn paused() -> Runtime {
 /// How many lines of `rt`'s timeline contain `needle`, with runs of spaces
 /// counted as one: `count(&rt, "wake A ← timer")`.
 pub fn count(rt: &Runtime, needle: &str) -> usize {
-    timeline(rt).lines().filter(|line| line.contains(needle)).count()
+    timeline(rt)
+        .lines()
+        .filter(|line| line.contains(needle))
+        .count()
 }
 
 /// `rt`'s timeline with each run of spaces made one, so lines read

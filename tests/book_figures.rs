@@ -92,7 +92,10 @@ fn figures(results: &str) -> String {
 
     // The memory table names each workload in one word (`spawn`, `gather`),
     // row for row with the main table: those words name the anchors.
-    let keys: Vec<String> = memory[2..].iter().map(|row| cells(row)[0].clone()).collect();
+    let keys: Vec<String> = memory[2..]
+        .iter()
+        .map(|row| cells(row)[0].clone())
+        .collect();
     assert_eq!(keys.len(), main.len() - 2, "one memory row per workload");
     for (key, row) in keys.iter().zip(&main[2..]) {
         let cells = cells(row);
@@ -106,12 +109,20 @@ fn figures(results: &str) -> String {
             }
             if *short == "asyncio" {
                 let times = (seconds(&time) / evloop_time).round();
-                anchor(&mut out, &format!("{key}_asyncio_over_evloop"), &format!("{times}×"));
+                anchor(
+                    &mut out,
+                    &format!("{key}_asyncio_over_evloop"),
+                    &format!("{times}×"),
+                );
             }
             anchor(&mut out, &format!("{key}_{short}_time"), &time);
             anchor(&mut out, &format!("{key}_{short}_mem"), &mem);
         }
-        anchor(&mut out, &format!("{key}_evloop_ratio"), cells[2].trim_matches('*'));
+        anchor(
+            &mut out,
+            &format!("{key}_evloop_ratio"),
+            cells[2].trim_matches('*'),
+        );
     }
     for row in &floor[2..] {
         let cells = cells(row);
@@ -147,7 +158,11 @@ fn the_chapters_quote_the_comparison_through_the_figures_file() {
     for (chapter, anchors) in [
         (
             "timer-wheel.md",
-            &["sleeps_evloop_above_floor", "sleeps_tokio_above_floor", "gather_evloop_mem"][..],
+            &[
+                "sleeps_evloop_above_floor",
+                "sleeps_tokio_above_floor",
+                "gather_evloop_mem",
+            ][..],
         ),
         (
             "measuring.md",
@@ -157,7 +172,10 @@ fn the_chapters_quote_the_comparison_through_the_figures_file() {
         let text = fs::read_to_string(root().join("lessons").join(chapter)).unwrap();
         for anchor in anchors {
             let include = format!("{{{{#include generated/figures.txt:{anchor}}}}}");
-            assert!(text.contains(&include), "{chapter} should contain {include}");
+            assert!(
+                text.contains(&include),
+                "{chapter} should contain {include}"
+            );
         }
     }
 }

@@ -11,9 +11,7 @@ async fn task(seconds: Duration) {
 }
 
 fn named(name: &str, seconds: Duration) -> evloop::JoinHandle<()> {
-    evloop::task::Builder::new()
-        .name(name)
-        .spawn(task(seconds))
+    evloop::task::Builder::new().name(name).spawn(task(seconds))
 }
 
 // ANCHOR: ex1

@@ -38,7 +38,11 @@ fn join_all_of_handles_is_gather_with_return_exceptions() {
         sleep(secs(1)).await; // toast is ready at 1 s
         evloop::yield_now().await; // (let the toast's last poll run)
         let done_at_toast: Vec<bool> = handles.iter().map(JoinHandle::is_finished).collect();
-        (evloop::join_all(handles).await, done_at_start, done_at_toast)
+        (
+            evloop::join_all(handles).await,
+            done_at_start,
+            done_at_toast,
+        )
     });
     assert_eq!(done_at_start, [false, false, false]);
     assert_eq!(done_at_toast, [true, false, false]);

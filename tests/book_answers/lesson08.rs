@@ -19,7 +19,10 @@ async fn heartbeat(period: Duration, until: Instant) -> usize {
 }
 
 /// A heartbeat beside a cruncher that does `work`; returns the beats.
-async fn beside<F: std::future::Future<Output = ()> + Send + 'static>(work: Duration, crunch: F) -> usize {
+async fn beside<F: std::future::Future<Output = ()> + Send + 'static>(
+    work: Duration,
+    crunch: F,
+) -> usize {
     let start = Instant::now();
     let heart = evloop::task::Builder::new()
         .name("heartbeat")

@@ -107,7 +107,10 @@ fn port_zero_picks_a_free_port_and_a_taken_port_is_an_error() {
         // The same address again, while `first` still listens on it.
         let err = TcpListener::bind(taken).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
-        assert!(err.to_string().starts_with(&format!("bind {taken}: ")), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("bind {taken}: ")),
+            "{err}"
+        );
     });
 }
 // ANCHOR_END: ex3

@@ -62,7 +62,10 @@ fn own_delay(city: &str) -> Duration {
 #[test]
 fn each_city_its_own_delay_takes_as_long_as_the_slowest() {
     let rt = paused();
-    assert_eq!(rt.block_on(fetch_all(three_cities(), own_delay, false)), secs(3));
+    assert_eq!(
+        rt.block_on(fetch_all(three_cities(), own_delay, false)),
+        secs(3)
+    );
     for jump in ["1.000s", "2.000s", "3.000s"] {
         assert_eq!(count(&rt, &format!("clock jumps to {jump}")), 1);
     }
