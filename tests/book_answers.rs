@@ -15,6 +15,11 @@ use std::time::Duration;
 
 use evloop::Runtime;
 
+/// Lesson 15's chat server, for the answers of lessons 15 and 16.
+#[path = "../examples/15_chat_server.rs"]
+#[allow(dead_code)]
+mod chat_server;
+
 #[path = "book_answers/lesson01.rs"]
 mod lesson01;
 #[path = "book_answers/lesson02.rs"]

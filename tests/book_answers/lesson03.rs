@@ -104,7 +104,7 @@ fn a_clone_that_does_not_count_leaves_the_count_one_short() {
 /// Lesson 03's `block_on` with `thread::park()` replaced by nothing at all.
 fn block_on_spinning<F: Future>(future: F) -> (F::Output, u64) {
     let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
+    let mut cx = Context::from_waker(futures_task::noop_waker_ref());
     let mut polls = 0;
     loop {
         polls += 1;

@@ -40,7 +40,7 @@ fn blocking_in_the_supervisor_freezes_the_spinner_and_names_main() {
         drawn
     });
     assert_eq!(drawn_while_working, 0); // not one frame in 60 ms
-    // The warning names the `block_on` future: `main`, here the supervisor.
+                                        // The warning names the `block_on` future: `main`, here the supervisor.
     assert_eq!(count(&rt, "SLOW main held the loop"), 1);
 }
 // ANCHOR_END: ex1
@@ -94,7 +94,9 @@ async fn supervisor(work: Duration) -> io::Result<String> {
 #[test]
 fn a_service_that_hangs_up_is_an_error_value_and_the_spinner_stops() {
     let rt = paused();
-    let err = rt.block_on(supervisor(Duration::from_millis(500))).unwrap_err();
+    let err = rt
+        .block_on(supervisor(Duration::from_millis(500)))
+        .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     assert_eq!(err.to_string(), "the service hung up");
     rt.turn(); // the abort takes effect at the spinner's next poll

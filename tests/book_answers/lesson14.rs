@@ -128,7 +128,7 @@ fn unbounded_channels_never_wait_and_the_fetcher_finishes_at_one_second() {
     let report = paused().block_on(unbounded_pipeline(PACE));
     assert_eq!(report.fetch_done, ms(1000)); // ten fetches of 0.1 s, unhindered
     assert_eq!(report.total, ms(3150)); // the store still sets the pace
-    // Beside it, the lesson's channels of 2: the fetcher was held back.
+                                        // Beside it, the lesson's channels of 2: the fetcher was held back.
     let bounded = paused().block_on(pipeline(PACE, 2));
     assert!(bounded.fetch_done > ms(1000) && bounded.fetch_waited > 0);
 }

@@ -9,9 +9,7 @@ use evloop::websocket::{self, Message};
 
 use crate::{paused, secs};
 
-#[path = "../../examples/15_chat_server.rs"]
-#[allow(dead_code)]
-mod example;
+use crate::chat_server as example;
 
 #[path = "../websocket_support/mod.rs"]
 mod websocket_support;
@@ -55,7 +53,9 @@ fn silent_clients_are_let_go_and_nobody_else_notices() {
         let mut ada = websocket::connect(&url).await.unwrap();
         let mut bob = websocket::connect(&url).await.unwrap();
         for minute in 0..12 {
-            ada.send(Message::Text(format!("minute {minute}"))).await.unwrap();
+            ada.send(Message::Text(format!("minute {minute}")))
+                .await
+                .unwrap();
             loop {
                 match bob.recv().await.unwrap().unwrap() {
                     Message::Text(t) if t.ends_with(&format!("minute {minute}")) => break,

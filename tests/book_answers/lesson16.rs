@@ -15,9 +15,7 @@ use crate::{count, paused};
 #[allow(dead_code)]
 mod client;
 
-#[path = "../../examples/15_chat_server.rs"]
-#[allow(dead_code)]
-mod server;
+use crate::chat_server as server;
 
 // ANCHOR: ex1
 #[test]
@@ -58,7 +56,10 @@ fn a_blocking_read_line_in_the_loop_freezes_the_incoming_lines() {
     });
     // Nothing was printed while the user typed, though a line was due at
     // 10 ms: all three came at once after Enter.
-    assert!(printed_at.iter().all(|t| *t >= Duration::from_millis(80)), "{printed_at:?}");
+    assert!(
+        printed_at.iter().all(|t| *t >= Duration::from_millis(80)),
+        "{printed_at:?}"
+    );
     // The warning names the `block_on` future, `chat`: here `main`.
     assert_eq!(count(&rt, "SLOW main held the loop"), 1);
 }
@@ -150,7 +151,10 @@ fn quit_closes_with_1000_and_the_room_announces_the_leave() {
                 other => panic!("{other:?}"),
             }
         }
-        assert_eq!(seen, ["* guest-1 joined", "* guest-2 joined", "* guest-2 left"]);
+        assert_eq!(
+            seen,
+            ["* guest-1 joined", "* guest-2 joined", "* guest-2 left"]
+        );
     });
 }
 // ANCHOR_END: ex3
