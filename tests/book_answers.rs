@@ -90,3 +90,37 @@ pub fn timeline(rt: &Runtime) -> String {
 pub const fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
+
+/// Every "Try it" list in the book has one worked answer per exercise,
+/// included from this binary's modules.
+#[test]
+fn every_try_it_exercise_has_a_worked_answer() {
+    let lessons = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    for entry in std::fs::read_dir(&lessons).unwrap() {
+        let path = entry.unwrap().path();
+        if !matches!(path.extension(), Some(ext) if ext == "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Some((_, try_it)) = text.split_once("\n## Try it\n") else {
+            continue;
+        };
+        // The numbered items of the list, up to the answers or the next section.
+        let list = try_it.split("\n<details>").next().unwrap();
+        let list = list.split("\n## ").next().unwrap();
+        let exercises = list
+            .lines()
+            .filter(|line| {
+                let digits = line.chars().take_while(char::is_ascii_digit).count();
+                digits > 0 && line[digits..].starts_with(". ")
+            })
+            .count();
+        let answers = text.matches("{{#include ../tests/book_answers/").count();
+        assert_eq!(
+            answers,
+            exercises,
+            "{}: {exercises} exercises, {answers} worked answers",
+            path.display()
+        );
+    }
+}
