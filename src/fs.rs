@@ -1,8 +1,9 @@
 //! File I/O on the blocking pool (Python's `aiofiles`, asyncio's `to_thread(open(...).read)`).
 //!
-//! Why not the reactor? epoll says nothing useful about regular files: a file
-//! is always "ready", yet a read may still wait for the disk. So file I/O
-//! cannot be made non-blocking the way sockets are. What *can* be done — and
+//! Why not the reactor? Readiness says nothing useful about regular files:
+//! epoll refuses to register one (`epoll_ctl` fails with `EPERM`), and
+//! `select`/`poll` call it always "ready", yet a read may still wait for the
+//! disk. So file I/O cannot be made non-blocking the way sockets are. What *can* be done — and
 //! what `aiofiles` and tokio's `fs` do — is to run the blocking call on
 //! another thread and wait for it without blocking the loop: each function
 //! here is [`spawn_blocking`](crate::spawn_blocking) around its `std::fs`

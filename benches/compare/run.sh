@@ -96,4 +96,5 @@ done
 
 python3 "$OUT/report.py" "$RAW" --md "$OUT/results.md" --svg "$OUT/results.svg" >/dev/null
 echo "raw lines: $RAW; wrote $OUT/results.md and $OUT/results.svg" >&2
+echo "the book quotes these figures: EVLOOP_BLESS=1 cargo test --test book_figures updates lessons/generated/figures.txt" >&2
 cat "$OUT/results.md"

@@ -318,6 +318,7 @@ impl Registration {
         self.io.clear_readiness(dir, tick);
     }
 
+    // ANCHOR: poll_io
     /// The edge-triggered discipline in one place: try `op`; on `WouldBlock`
     /// clear readiness and try again once ready; any other result is returned.
     pub(crate) fn poll_io<R>(
@@ -338,6 +339,7 @@ impl Registration {
             }
         }
     }
+    // ANCHOR_END: poll_io
 
     /// Remove `source` from the OS poller. Call before dropping the source.
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) -> io::Result<()> {

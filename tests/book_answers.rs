@@ -1,0 +1,126 @@
+//! Worked answers to the book's "Try it" exercises, compiled and checked.
+//!
+//! Each chapter shows its answers collapsed under its "Try it" list, included
+//! from `tests/book_answers/<chapter>.rs` through `ANCHOR:` lines, so what the
+//! reader opens is code that `cargo test --test book_answers` has just run.
+//! Every answer is a `#[test]` that does what the exercise says and asserts
+//! what the exercise claims: on the paused clock wherever time is the claim,
+//! on the real clock (lower bounds only) where the claim is that a thread
+//! really blocks.
+//!
+//! All the answer modules are listed here, one per chapter: a new chapter's
+//! answers get a file in `tests/book_answers/` and a `mod` line below.
+
+use std::time::Duration;
+
+use evloop::Runtime;
+
+/// Lesson 15's chat server, for the answers of lessons 15 and 16.
+#[path = "../examples/15_chat_server.rs"]
+#[allow(dead_code)]
+mod chat_server;
+
+#[path = "book_answers/lesson01.rs"]
+mod lesson01;
+#[path = "book_answers/lesson02.rs"]
+mod lesson02;
+#[path = "book_answers/lesson03.rs"]
+mod lesson03;
+#[path = "book_answers/lesson04.rs"]
+mod lesson04;
+#[path = "book_answers/lesson05.rs"]
+mod lesson05;
+#[path = "book_answers/lesson06.rs"]
+mod lesson06;
+#[path = "book_answers/lesson07.rs"]
+mod lesson07;
+#[path = "book_answers/lesson08.rs"]
+mod lesson08;
+#[path = "book_answers/lesson09.rs"]
+mod lesson09;
+#[path = "book_answers/lesson10.rs"]
+mod lesson10;
+#[path = "book_answers/lesson11.rs"]
+mod lesson11;
+#[path = "book_answers/lesson12.rs"]
+mod lesson12;
+#[path = "book_answers/lesson13.rs"]
+mod lesson13;
+#[path = "book_answers/lesson14.rs"]
+mod lesson14;
+#[path = "book_answers/lesson15.rs"]
+mod lesson15;
+#[path = "book_answers/lesson16.rs"]
+mod lesson16;
+#[path = "book_answers/reactor.rs"]
+mod reactor;
+#[path = "book_answers/timer_wheel.rs"]
+mod timer_wheel;
+
+/// A runtime on a virtual clock that records everything: the lessons' setting.
+pub fn paused() -> Runtime {
+    Runtime::builder()
+        .start_paused(true)
+        .trace(true)
+        .build()
+        .expect("the OS gives us a poller")
+}
+
+/// How many lines of `rt`'s timeline contain `needle`, with runs of spaces
+/// counted as one: `count(&rt, "wake A ← timer")`.
+pub fn count(rt: &Runtime, needle: &str) -> usize {
+    timeline(rt)
+        .lines()
+        .filter(|line| line.contains(needle))
+        .count()
+}
+
+/// `rt`'s timeline with each run of spaces made one, so lines read
+/// `2.000s wake A ← timer`.
+pub fn timeline(rt: &Runtime) -> String {
+    rt.trace()
+        .timeline()
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whole seconds, for readable assertions.
+pub const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Every "Try it" list in the book has one worked answer per exercise,
+/// included from this binary's modules.
+#[test]
+fn every_try_it_exercise_has_a_worked_answer() {
+    let lessons = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    for entry in std::fs::read_dir(&lessons).unwrap() {
+        let path = entry.unwrap().path();
+        if !matches!(path.extension(), Some(ext) if ext == "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Some((_, try_it)) = text.split_once("\n## Try it\n") else {
+            continue;
+        };
+        // The numbered items of the list, up to the answers or the next section.
+        let list = try_it.split("\n<details>").next().unwrap();
+        let list = list.split("\n## ").next().unwrap();
+        let exercises = list
+            .lines()
+            .filter(|line| {
+                let digits = line.chars().take_while(char::is_ascii_digit).count();
+                digits > 0 && line[digits..].starts_with(". ")
+            })
+            .count();
+        let answers = text.matches("{{#include ../tests/book_answers/").count();
+        assert_eq!(
+            answers,
+            exercises,
+            "{}: {exercises} exercises, {answers} worked answers",
+            path.display()
+        );
+    }
+}
