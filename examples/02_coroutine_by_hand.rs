@@ -7,7 +7,7 @@
 //! `.await`, stores the new place, and returns `Pending` — or runs to the end
 //! and returns `Ready`.
 //!
-//! Here lesson 05's `task` is written both ways: as the `async fn` (the
+//! Here lesson 05's `task` (repeated below) is written both ways: as the `async fn` (the
 //! compiler writes the state machine) and as [`TaskByHand`] (we write it).
 //! Run side by side on a paused, tracing runtime, the two give the same trace,
 //! line for line.
@@ -16,6 +16,7 @@
 //! cargo run --example 02_coroutine_by_hand
 //! ```
 
+use std::fmt::Display;
 use std::future::Future;
 use std::mem::size_of_val;
 use std::pin::Pin;
@@ -25,11 +26,22 @@ use std::time::Duration;
 use evloop::time::{sleep, Instant, Sleep};
 use evloop::{JoinError, Runtime};
 
-#[path = "05_gather.rs"]
-#[allow(dead_code)]
-pub mod lesson05;
-use lesson05::log;
-pub use lesson05::task;
+// ANCHOR: task
+/// Lesson 05's `task`, exactly (`tests/02_coroutine_by_hand.rs` checks that
+/// a run of it gives lesson 05's own trace): say it started, wait without
+/// blocking, say it finished.
+pub async fn task(name: &'static str, seconds: Duration, start: Instant) -> &'static str {
+    log(start, format!("Task {name} started"));
+    sleep(seconds).await;
+    log(start, format!("Task {name} finished"));
+    name
+}
+// ANCHOR_END: task
+
+/// Print `msg` with the time since `start`, as lesson 05 does.
+fn log(start: Instant, msg: impl Display) {
+    println!("[{:.2}s] {msg}", start.elapsed().as_secs_f64());
+}
 
 // ANCHOR: machine
 /// Lesson 05's `task`, as the compiler turns it into a value.
@@ -120,14 +132,20 @@ impl Future for TaskByHand {
 // ANCHOR_END: poll
 
 // ANCHOR: gather
-/// Lesson 05's `gather`, with the hand-made state machine in place of the
-/// `async fn`: same names, same spawns, same `join_all`.
-pub async fn gather_by_hand(seconds: Duration) -> Vec<Result<&'static str, JoinError>> {
+/// Lesson 05's `gather`, for either version of `task`: same names, same
+/// spawns, same `join_all`.
+pub async fn gather_with<F>(
+    seconds: Duration,
+    task: fn(&'static str, Duration, Instant) -> F,
+) -> Vec<Result<&'static str, JoinError>>
+where
+    F: Future<Output = &'static str> + Send + 'static,
+{
     let start = Instant::now();
     let tasks = ["A", "B", "C"].map(|name| {
         evloop::task::Builder::new()
             .name(name)
-            .spawn(task_by_hand(name, seconds, start))
+            .spawn(task(name, seconds, start))
     });
     evloop::join_all(tasks).await
 }
@@ -161,9 +179,9 @@ fn main() {
 
     let seconds = Duration::from_secs(2);
     println!("-- lesson 05's async fn, on a paused clock --");
-    let from_async_fn = timeline_of(lesson05::gather(seconds));
+    let from_async_fn = timeline_of(gather_with(seconds, task));
     println!("\n-- the state machine written by hand --");
-    let from_hand = timeline_of(gather_by_hand(seconds));
+    let from_hand = timeline_of(gather_with(seconds, task_by_hand));
 
     println!("\n-- the trace (the same for both) --\n{from_hand}");
     println!("identical traces: {}", from_async_fn == from_hand);

@@ -24,7 +24,7 @@ use evloop::JoinError;
 
 // ANCHOR: task
 /// One task of the tutorial: say it started, wait without blocking, say it finished.
-pub async fn task(name: &'static str, seconds: Duration, start: Instant) -> &'static str {
+async fn task(name: &'static str, seconds: Duration, start: Instant) -> &'static str {
     log(start, format!("Task {name} started"));
     // Not `std::thread::sleep`: this await hands the thread back to the loop,
     // which runs the other tasks until the timer wheel says our time is up.
@@ -62,7 +62,7 @@ fn main() {
 // ANCHOR_END: main
 
 /// Print `msg` with the time since `start`: `[2.00s] Task A finished`.
-pub fn log(start: Instant, msg: impl Display) {
+fn log(start: Instant, msg: impl Display) {
     println!("[{:.2}s] {msg}", start.elapsed().as_secs_f64());
 }
 

@@ -17,6 +17,10 @@ use evloop::Runtime;
 #[allow(dead_code)]
 mod example;
 
+#[path = "../examples/05_gather.rs"]
+#[allow(dead_code)]
+mod lesson05;
+
 use example::{task_by_hand, TaskByHand};
 
 const TWO_SECONDS: Duration = Duration::from_secs(2);
@@ -100,15 +104,20 @@ fn the_machine_moves_start_sleeping_done_one_poll_at_a_time() {
 
 #[test]
 fn the_runtime_cannot_tell_the_machine_from_the_async_fn() {
-    // Lesson 05's gather, once with the `async fn` and once with the machine,
-    // each on its own paused, tracing runtime.
+    // Lesson 05's own gather (its own `async fn task`), then the same gather
+    // spawning the hand-made machine, each on its own paused, tracing runtime.
     let rt = paused_runtime();
-    let compiled = rt.block_on(example::lesson05::gather(TWO_SECONDS));
+    let compiled = rt.block_on(lesson05::gather(TWO_SECONDS));
     let compiled_timeline = rt.trace().timeline();
 
     let rt = paused_runtime();
-    let by_hand = rt.block_on(example::gather_by_hand(TWO_SECONDS));
+    let by_hand = rt.block_on(example::gather_with(TWO_SECONDS, task_by_hand));
     let by_hand_timeline = rt.trace().timeline();
+
+    // And this chapter's copy of the `async fn`: the same as lesson 05's.
+    let rt = paused_runtime();
+    rt.block_on(example::gather_with(TWO_SECONDS, example::task));
+    assert_eq!(rt.trace().timeline(), compiled_timeline);
 
     // Same results, and the same trace byte for byte: the same spawns, the
     // same two polls per task, the same timer wakes at 2.000 s.
