@@ -145,7 +145,11 @@ fn pinned_the_pointer_stays_good_across_the_pause() {
     assert!(future.machine.points_into_itself()); // reading through Pin is fine
     assert_eq!(future.as_mut().poll(&mut cx), Poll::Ready(9));
     // ANCHOR_END: pin_macro
-    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "yield_now woke us once");
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        1,
+        "yield_now woke us once"
+    );
 }
 
 #[test]
@@ -160,7 +164,10 @@ fn the_compiler_made_future_is_not_unpin_and_runs_pinned() {
     // does not compile), so it must be pinned to be polled: on the heap by the
     // task (spawn boxes every future), or on the stack with `pin!`.
     assert_eq!(evloop::run(best_score()), 9);
-    assert_eq!(evloop::run(async { evloop::spawn(best_score()).await }).unwrap(), 9);
+    assert_eq!(
+        evloop::run(async { evloop::spawn(best_score()).await }).unwrap(),
+        9
+    );
     let boxed: Pin<Box<dyn Future<Output = u32>>> = Box::pin(best_score());
     assert_eq!(evloop::run(boxed), 9);
 }

@@ -41,7 +41,10 @@ impl<F: Future + Unpin> CountPolls<F> {
 
 #[test]
 fn an_unpin_inner_future_may_be_taken_out_after_a_poll() {
-    let mut yielding = CountPolls { inner: Some(evloop::yield_now()), polls: 0 };
+    let mut yielding = CountPolls {
+        inner: Some(evloop::yield_now()),
+        polls: 0,
+    };
     let mut cx = Context::from_waker(futures_task::noop_waker_ref());
     // Polled once: Pending (yield_now says "not yet" once).
     assert!(Pin::new(&mut yielding).poll(&mut cx).is_pending());
