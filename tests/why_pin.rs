@@ -84,8 +84,8 @@ fn a_move_after_the_first_poll_leaves_the_pointer_behind() {
     // Move it, as any Rust value may be moved: into a Vec, a Box, another
     // variable, a function's return value. The bytes are copied to a new
     // place; `best` still holds the *old* address of `scores`.
-    let moved = vec![machine];
-    assert!(!moved[0].points_into_itself());
+    let moved = Box::new(machine);
+    assert!(!moved.points_into_itself());
     // Reading through `best` now would read freed or reused stack memory:
     // undefined behaviour. (This test compares addresses only.)
     // ANCHOR_END: the_move

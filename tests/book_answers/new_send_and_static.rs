@@ -5,7 +5,9 @@ use std::sync::{Mutex, TryLockError};
 
 // ANCHOR: answer
 /// Lock, hold the guard across an await, then add `n`. Not `Send`: fine for
-/// `block_on` and `join!`, refused by `spawn`.
+/// `block_on` and `join!`, refused by `spawn` — and by clippy, whose
+/// `await_holding_lock` lint catches the bug where `Send` does not.
+#[allow(clippy::await_holding_lock)] // the bug is what this answer shows
 async fn add_holding_the_lock(total: &Mutex<u32>, n: u32) -> Result<(), &'static str> {
     let mut guard = match total.try_lock() {
         Ok(guard) => guard,
