@@ -138,8 +138,8 @@ async fn poll_here_then_join(mut wait: WaitForBell) {
 // ANCHOR_END: moved
 
 /// Run the demo: a waiter as above, and a task that rings the bell at 1 s.
-/// Returns whether the waiter finished, and the turns it took.
-fn demo(keeps: Keeps) -> (bool, Vec<Vec<String>>) {
+/// Returns whether the waiter finished, the turns it took, and the timeline.
+fn demo(keeps: Keeps) -> (bool, Vec<Vec<String>>, String) {
     let rt = paused_runtime();
     let bell = Arc::new(Mutex::new(Doorbell::default()));
     let wait = WaitForBell {
@@ -152,12 +152,12 @@ fn demo(keeps: Keeps) -> (bool, Vec<Vec<String>>) {
         ring(&bell);
     });
     let turns = (0..5).map(|_| rt.turn().polled).collect();
-    (waiter.is_finished(), turns)
+    (waiter.is_finished(), turns, rt.trace().timeline())
 }
 
 #[test]
 fn storing_the_latest_waker_keeps_the_promise() {
-    let (finished, turns) = demo(Keeps::Latest);
+    let (finished, turns, _) = demo(Keeps::Latest);
     // Turn 1: the waiter polls the leaf (task's waker), moves it into
     // join_all, whose first poll polls it again (child's waker: replaced).
     // The ringer sleeps; the clock jumps to 1 s, the timer fires.
@@ -172,7 +172,7 @@ fn storing_the_latest_waker_keeps_the_promise() {
 
 #[test]
 fn keeping_the_first_waker_hangs_inside_join_all() {
-    let (finished, turns) = demo(Keeps::First);
+    let (finished, turns, _) = demo(Keeps::First);
     assert_eq!(turns[0], ["waiter", "ringer"]);
     assert_eq!(turns[1], ["ringer"]);
     // The ring calls the *task's* waker from the first poll. The task is
@@ -182,4 +182,28 @@ fn keeping_the_first_waker_hangs_inside_join_all() {
     assert_eq!(turns[2], ["waiter"]);
     assert!(turns[3..].iter().all(Vec::is_empty), "{turns:?}");
     assert!(!finished, "the wake went to a waker nobody listens to");
+}
+
+/// The chapter shows both runs' timelines from `lessons/img/`; this checks
+/// they are what the code does today (`UPDATE_PICTURES=1` rewrites them).
+#[test]
+fn the_timelines_in_the_book_are_fresh() {
+    let update = std::env::var_os("UPDATE_PICTURES").is_some_and(|v| v != "0");
+    for (keeps, file) in [
+        (Keeps::Latest, "leaf-latest-waker.timeline.txt"),
+        (Keeps::First, "leaf-first-waker.timeline.txt"),
+    ] {
+        let (_, _, timeline) = demo(keeps);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("lessons/img")
+            .join(file);
+        if update {
+            std::fs::write(&path, &timeline).unwrap();
+        }
+        let shown = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            shown, timeline,
+            "{file} is stale: UPDATE_PICTURES=1 cargo test --test leaf_future"
+        );
+    }
 }
