@@ -127,6 +127,13 @@ fn the_runtime_cannot_tell_the_machine_from_the_async_fn() {
     assert_eq!(ok(compiled), ["A", "B", "C"]);
     assert_eq!(ok(by_hand), ["A", "B", "C"]);
     assert_eq!(compiled_timeline, by_hand_timeline);
+    // The chapter shows lesson 05's timeline file as the trace of both.
+    let shown = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/lessons/img/05-gather.timeline.txt"
+    ))
+    .expect("lesson 05's timeline is checked in");
+    assert_eq!(by_hand_timeline, shown);
     assert_eq!(compiled_timeline.matches("poll   A →").count(), 2);
     assert!(compiled_timeline.contains("2.000s  wake   A ← timer"));
 }
