@@ -69,7 +69,20 @@ fn the_group_cancels_the_coffee_when_the_eggs_fail() {
     // Done at 2 s, not 3: the coffee's timer never fired.
     assert_eq!(rt.elapsed(), secs(2));
     assert_eq!(rt.metrics().timers_fired, 2);
-    assert!(rt.trace().timeline().contains("poll   task-4 → Cancelled"));
+    let timeline = rt.trace().timeline();
+    assert!(timeline.contains("poll   task-4 → Cancelled"));
+
+    // The chapter shows this very run's timeline, from this file
+    // (`UPDATE_PICTURES=1 cargo test --test 06_task_group` rewrites it).
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/lessons/img/06-task-group.timeline.txt"
+    );
+    if std::env::var_os("UPDATE_PICTURES").is_some_and(|v| v != "0") {
+        std::fs::write(path, &timeline).unwrap();
+    }
+    let shown = std::fs::read_to_string(path).unwrap_or_default();
+    assert_eq!(shown, timeline, "06-task-group.timeline.txt is stale");
 }
 
 #[test]
