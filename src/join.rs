@@ -144,10 +144,12 @@ impl<F: Future> Future for JoinAll<F> {
     type Output = Vec<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<F::Output>> {
+        // ANCHOR: join_all_pin
         // SAFETY: the children live in a boxed slice that is never resized or
         // moved out of; each child future stays at its address until it is
         // dropped in place (replaced by `Done`). That is structural pinning.
         let this = unsafe { self.get_unchecked_mut() };
+        // ANCHOR_END: join_all_pin
 
         // Remember who to wake (before polling: a child may wake at once).
         // A replaced waker is dropped only after the lock is released: it
@@ -183,9 +185,11 @@ impl<F: Future> Future for JoinAll<F> {
             let child_waker = &this.wakers[index];
             child_waker.queued.store(false, Ordering::Release);
             let waker = waker_ref(child_waker);
+            // ANCHOR: join_all_child
             if let Child::Pending(future) = &mut this.children[index] {
                 // SAFETY: see above; the future is not moved.
                 let future = unsafe { Pin::new_unchecked(future) };
+                // ANCHOR_END: join_all_child
                 if let Poll::Ready(out) = future.poll(&mut Context::from_waker(&waker)) {
                     this.children[index] = Child::Done(out);
                     this.remaining -= 1;
@@ -249,6 +253,36 @@ pub enum Either<L, R> {
 /// rt.block_on(async {
 ///     let fast = Box::pin(async { sleep(Duration::from_secs(1)).await; "fast" });
 ///     let slow = Box::pin(async { sleep(Duration::from_secs(9)).await; "slow" });
+///     assert_eq!(select(fast, slow).await, Either::Left("fast"));
+/// });
+/// ```
+///
+/// An `async` block is not `Unpin` (it may point into itself once polled:
+/// see the book's "Why Pin"), so passing one straight in does not compile —
+/// "cannot be unpinned", with a note to use the `pin!` macro:
+///
+/// ```compile_fail,E0277
+/// # use std::time::Duration;
+/// # use evloop::{select, time::sleep};
+/// evloop::run(async {
+///     let fast = async { sleep(Duration::from_secs(1)).await };
+///     let slow = async { sleep(Duration::from_secs(9)).await };
+///     select(fast, slow).await; // error[E0277]: `{async block}` cannot be unpinned
+/// });
+/// ```
+///
+/// Pinning them on the stack with `pin!` fixes it without a heap allocation
+/// (`Pin<&mut F>` is `Unpin`: it is a pointer, and moving a pointer does not
+/// move what it points at):
+///
+/// ```
+/// # use std::pin::pin;
+/// # use std::time::Duration;
+/// # use evloop::{select, Either, time::sleep};
+/// # let rt = evloop::Runtime::builder().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let fast = pin!(async { sleep(Duration::from_secs(1)).await; "fast" });
+///     let slow = pin!(async { sleep(Duration::from_secs(9)).await; "slow" });
 ///     assert_eq!(select(fast, slow).await, Either::Left("fast"));
 /// });
 /// ```
@@ -322,6 +356,7 @@ pub enum MaybeDone<F: Future> {
 
 impl<F: Future> MaybeDone<F> {
     /// Poll if still pending; true once done.
+    // ANCHOR: maybe_done
     fn poll_done(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
         // SAFETY: structural pinning, as in `JoinAll`: the future is only
         // dropped in place, never moved.
@@ -336,6 +371,7 @@ impl<F: Future> MaybeDone<F> {
         }
         true
     }
+    // ANCHOR_END: maybe_done
 
     fn take(&mut self) -> F::Output {
         match std::mem::replace(self, MaybeDone::Taken) {

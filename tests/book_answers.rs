@@ -52,6 +52,18 @@ mod lesson14;
 mod lesson15;
 #[path = "book_answers/lesson16.rs"]
 mod lesson16;
+#[path = "book_answers/new_02_coroutine.rs"]
+mod new_02_coroutine;
+#[path = "book_answers/new_06_task_group.rs"]
+mod new_06_task_group;
+#[path = "book_answers/new_15_line_chat.rs"]
+mod new_15_line_chat;
+#[path = "book_answers/new_leaf_future.rs"]
+mod new_leaf_future;
+#[path = "book_answers/new_pin.rs"]
+mod new_pin;
+#[path = "book_answers/new_send_and_static.rs"]
+mod new_send_and_static;
 #[path = "book_answers/reactor.rs"]
 mod reactor;
 #[path = "book_answers/timer_wheel.rs"]
@@ -102,19 +114,27 @@ fn every_try_it_exercise_has_a_worked_answer() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let Some((_, try_it)) = text.split_once("\n## Try it\n") else {
+        // Every "Try it" list: `## Try it`, or `### Try it (second half)`
+        // in a lesson told in two halves.
+        let mut exercises = 0;
+        for section in text.split("\n#").skip(1) {
+            let heading = section.lines().next().unwrap_or("");
+            if !heading.trim_start_matches('#').trim_start().starts_with("Try it") {
+                continue;
+            }
+            // The numbered items of the list, up to the answers.
+            let list = section.split("\n<details>").next().unwrap();
+            exercises += list
+                .lines()
+                .filter(|line| {
+                    let digits = line.chars().take_while(char::is_ascii_digit).count();
+                    digits > 0 && line[digits..].starts_with(". ")
+                })
+                .count();
+        }
+        if exercises == 0 {
             continue;
-        };
-        // The numbered items of the list, up to the answers or the next section.
-        let list = try_it.split("\n<details>").next().unwrap();
-        let list = list.split("\n## ").next().unwrap();
-        let exercises = list
-            .lines()
-            .filter(|line| {
-                let digits = line.chars().take_while(char::is_ascii_digit).count();
-                digits > 0 && line[digits..].starts_with(". ")
-            })
-            .count();
+        }
         let answers = text.matches("{{#include ../tests/book_answers/").count();
         assert_eq!(
             answers,

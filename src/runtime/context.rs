@@ -18,6 +18,7 @@ use super::shared::Shared;
 use crate::task::JoinHandle;
 use crate::trace::WakeSource;
 
+// ANCHOR: current
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
     /// The id of the runtime whose loop is running on this thread (0: none).
@@ -28,6 +29,7 @@ thread_local! {
     /// `Handle::current` fall back to it.
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
+// ANCHOR_END: current
 
 /// The runtime reachable from this thread: the one whose loop (or `enter`)
 /// is current here, else the handle of a blocking job or `Handle::block_on`.
@@ -96,6 +98,7 @@ pub(crate) fn on_any_loop_thread() -> bool {
     LOOP.with(|running| running.get() != 0)
 }
 
+// ANCHOR: with_core
 /// Run `f` with the current runtime, or panic with a message that says what to do.
 #[track_caller]
 pub(crate) fn with_core<R>(what: &str, f: impl FnOnce(&Core) -> R) -> R {
@@ -115,6 +118,7 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
         .ok()
         .flatten()
 }
+// ANCHOR_END: with_core
 
 /// The current runtime's reactor, for a socket to register with.
 ///

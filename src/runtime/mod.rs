@@ -364,6 +364,7 @@ impl Runtime {
     }
 }
 
+// ANCHOR: runtime_drop
 impl Drop for Runtime {
     /// Cancel every task the runtime owns, then let go of the timers and sockets.
     ///
@@ -385,6 +386,7 @@ impl Drop for Runtime {
         log::flush();
     }
 }
+// ANCHOR_END: runtime_drop
 
 /// Returned by [`Runtime::enter`]; the runtime stays current until it is dropped.
 #[must_use = "the runtime is current only while the guard lives"]

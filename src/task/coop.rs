@@ -128,9 +128,11 @@ impl<F: Future> Future for Unconstrained<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // ANCHOR: unconstrained_pin
         // SAFETY: `future` is structurally pinned: it is never moved out of
         // `self`, and `Unconstrained` has no `Drop` impl that could move it.
         let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
+        // ANCHOR_END: unconstrained_pin
         unbudgeted(|| future.poll(cx))
     }
 }

@@ -79,6 +79,18 @@ pub(crate) fn describe(id: u64, name: Option<&str>) -> String {
 ///
 /// # Panics
 /// Outside a runtime (`evloop::run` / `Runtime::block_on`), with a message that says so.
+///
+/// # Why `Send + 'static`, on a one-thread runtime
+/// The runtime owns the task: it can outlive the caller (dropping the
+/// `JoinHandle` detaches it), hence `'static`. Its waker is `Send + Sync` by
+/// the standard library's contract and may end up on any thread (a
+/// `spawn_blocking` job, a timer of another runtime), holding the task's
+/// allocation alive — possibly as its last owner; its `JoinHandle` and output
+/// may be sent to and awaited on other threads; and `spawn` works from a
+/// `spawn_blocking` job, moving the future across. So the future and its
+/// output must be `Send`. The book's chapter "spawn's Send + 'static" has more.
+///
+#[doc = include_str!("spawn_send_static.md")]
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where

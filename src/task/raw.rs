@@ -120,6 +120,7 @@ where
     /// # Safety
     /// The caller must own the stage (the loop while `RUNNING`, or the
     /// `JoinHandle` once `COMPLETE`).
+    // ANCHOR: drop_stage
     unsafe fn drop_stage(&self) -> Result<(), Box<dyn std::any::Any + Send>> {
         let stage = self.stage.get();
         // In place, never moved out first: a pinned future must be dropped
@@ -133,6 +134,7 @@ where
         unsafe { ptr::write(stage, Stage::Consumed) };
         result
     }
+    // ANCHOR_END: drop_stage
 
     /// The future is gone (dropped or finished): store the result, mark the
     /// task complete, then either wake the `JoinHandle`'s waker or — when no
@@ -217,6 +219,7 @@ where
             }
             StartPoll::Poll => {}
         }
+        // ANCHOR: pin_task
         // SAFETY: we hold RUNNING, so the stage is ours; while RUNNING it is
         // `Running(future)` (it leaves that stage only under RUNNING, at
         // completion, after which the task is never polled again).
@@ -227,6 +230,7 @@ where
         // never moved out of it: it is polled here and dropped in place
         // (`drop_stage`). That is what `Pin` asks.
         let future = unsafe { Pin::new_unchecked(future) };
+        // ANCHOR_END: pin_task
         // `waker_ref` lends a waker that points at this very Arc: no clone, no allocation.
         let waker = waker_ref(&self);
         let mut cx = Context::from_waker(&waker);

@@ -227,6 +227,7 @@ impl Future for Sleep {
             let tick = deadline_tick(this.deadline.0.saturating_duration_since(clock.start()));
             // Note on the polled task what it waits on (`Runtime::tasks`).
             crate::task::wait::record(crate::task::WaitReason::Timer { tick });
+            // ANCHOR: latest_waker
             // Polled again before the deadline (woken by something else, say a
             // `select` sibling): keep the entry, but make sure it holds the
             // waker of whoever polls us now. If the key finds no entry, it is
@@ -239,6 +240,7 @@ impl Future for Sleep {
             }
             this.entry = Some(core.timers().register(tick, cx.waker()));
             Poll::Pending
+            // ANCHOR_END: latest_waker
         })
     }
 }

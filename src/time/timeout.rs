@@ -53,12 +53,14 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // ANCHOR: timeout_pin
         // SAFETY: `future` is structurally pinned: we never move it out of
         // `self` and `Timeout` has no `Drop` impl that could. `delay` is
         // `Unpin`, so handing out `&mut` to it is fine.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above — `this.future` is pinned for as long as `self` is.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        // ANCHOR_END: timeout_pin
         // The future goes first: if it is ready at the deadline, it wins.
         if let Poll::Ready(v) = future.poll(cx) {
             return Poll::Ready(Ok(v));

@@ -40,6 +40,7 @@ impl TimerDriver {
         self.wheel.borrow_mut().insert(tick, waker)
     }
 
+    // ANCHOR: update_waker
     /// Make a waiting timer wake `waker` instead (a `Sleep` polled again, maybe
     /// by another task). Returns `false` if the key finds no timer here: it
     /// fired, was cancelled, or belongs to another runtime's wheel.
@@ -59,6 +60,7 @@ impl TimerDriver {
         drop(replaced);
         true
     }
+    // ANCHOR_END: update_waker
 
     /// Cancel a timer; a key that finds nothing (fired, cancelled, another
     /// runtime's) is ignored.
