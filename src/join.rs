@@ -164,7 +164,8 @@ impl<F: Future> Future for JoinAll<F> {
         // here until `woken` stayed empty would let one child that wakes
         // itself (`yield_now`) keep the whole thread forever.
         // (If the last poll ran out of budget, first finish what it took.)
-        if this.cursor == this.polling.len() {
+        let resumed = this.cursor < this.polling.len();
+        if !resumed {
             this.polling.clear();
             this.cursor = 0;
             std::mem::swap(&mut this.polling, &mut *lock(&this.ready.woken));
@@ -197,6 +198,12 @@ impl<F: Future> Future for JoinAll<F> {
             }
         }
         if this.remaining > 0 {
+            // Finished an old list: children woken meanwhile are still in
+            // `woken`, and the one wake they sent (see `ChildWaker`) was spent
+            // on this poll. Ask for another, or they would wait forever.
+            if resumed && !lock(&this.ready.woken).is_empty() {
+                cx.waker().wake_by_ref();
+            }
             return Poll::Pending;
         }
         let outputs = this

@@ -119,7 +119,11 @@ fn every_try_it_exercise_has_a_worked_answer() {
         let mut exercises = 0;
         for section in text.split("\n#").skip(1) {
             let heading = section.lines().next().unwrap_or("");
-            if !heading.trim_start_matches('#').trim_start().starts_with("Try it") {
+            if !heading
+                .trim_start_matches('#')
+                .trim_start()
+                .starts_with("Try it")
+            {
                 continue;
             }
             // The numbered items of the list, up to the answers.

@@ -104,6 +104,37 @@ fn a_child_spinning_on_yield_now_lets_a_siblings_timer_fire() {
 }
 
 #[test]
+fn a_child_woken_while_join_all_finishes_a_list_cut_short_by_the_budget_is_not_lost() {
+    // More children than one poll's budget (128) whose timers fire together:
+    // the poll after they fire stops at the budget with the rest of its list
+    // still to do, and the next one finishes that list. Meanwhile child 0,
+    // which yields once its timer fired, has woken again. The parent
+    // is woken once per batch of child wakes, and that wake was spent on the
+    // poll that finished the old list; if that poll did not ask for another,
+    // child 0 — and every timer child after it — would wait forever (here,
+    // until the `timeout` around the join polls it again at 60 s).
+    within(Duration::from_secs(30), || {
+        paused().block_on(async {
+            let yielder: BoxFuture = Box::pin(async {
+                sleep(Duration::from_secs(1)).await;
+                for _ in 0..3 {
+                    yield_now().await;
+                }
+            });
+            let sleepers =
+                (0..200).map(|_| -> BoxFuture { Box::pin(sleep(Duration::from_secs(1))) });
+            let children: Vec<BoxFuture> = std::iter::once(yielder).chain(sleepers).collect();
+            let start = evloop::time::Instant::now();
+            let joined = evloop::time::timeout(Duration::from_secs(60), join_all(children)).await;
+            assert_eq!(joined.expect("every child finished").len(), 201);
+            // A lost wake shows as time: only the timeout's own poll, at
+            // 60 s, would have found the children the join forgot.
+            assert_eq!(start.elapsed(), Duration::from_secs(1));
+        })
+    });
+}
+
+#[test]
 fn a_yield_now_child_and_a_sibling_task_take_turns() {
     // asyncio's `await asyncio.sleep(0)` inside `gather` lets other tasks
     // run; `yield_now` inside `join_all` must do the same. Each side writes
