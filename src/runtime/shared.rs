@@ -233,14 +233,20 @@ impl Shared {
         self.trace.is_some()
     }
 
-    /// Record a trace event stamped with the runtime's clock.
+    /// Record a trace event stamped with the runtime's clock. Inlined, so
+    /// that with the trace off (the default) it is one branch at the caller.
+    #[inline]
     pub(crate) fn record(&self, kind: EventKind) {
         if let Some(sink) = &self.trace {
-            let at = self.clock.elapsed();
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(Event { at, kind });
+            Self::push_event(sink, self.clock.elapsed(), kind);
         }
+    }
+
+    #[inline(never)]
+    fn push_event(sink: &Mutex<Vec<Event>>, at: Duration, kind: EventKind) {
+        sink.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Event { at, kind });
     }
 
     /// Record the start of a poll; returns where to fill in how it ended.
@@ -250,6 +256,11 @@ impl Shared {
     #[inline]
     pub(crate) fn record_poll_start(&self, task: u64) -> Option<usize> {
         let sink = self.trace.as_ref()?;
+        self.push_poll_start(sink, task)
+    }
+
+    #[inline(never)]
+    fn push_poll_start(&self, sink: &Mutex<Vec<Event>>, task: u64) -> Option<usize> {
         let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
         let kind = EventKind::Poll {
             task,

@@ -3,11 +3,14 @@
 //! The reactor (`reactor.rs`) keeps one of these per registered socket and
 //! explains the rules they follow (edge-triggered readiness, the tick, closed
 //! is forever, waiter lists). This file is the state those rules act on:
-//! readiness bits, a tick, and a list of waiters per direction, all behind
-//! one small lock. Nothing here drops a waker: waiters leave only by being
-//! moved out, so the caller can wake them after every lock is released.
+//! readiness bits and a tick in one atomic word (read without a lock on
+//! every I/O call), and a list of waiters per direction behind one small lock
+//! (taken only to wait, or to wake). Nothing here drops a waker: waiters
+//! leave only by being moved out, so the caller can wake them after every
+//! lock is released.
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -72,103 +75,156 @@ pub(super) fn runtime_gone() -> io::Error {
 }
 
 /// One registered source's readiness and the tasks waiting on it.
+///
+/// The readiness bits, the tick and the shut-down flag share one atomic word,
+/// so the common case — an I/O call on a socket that is ready — costs one
+/// atomic load, no lock. Only a task that must *wait* takes the lock, to join
+/// a waiter list; an edge takes it to hand the waiters over.
 pub(super) struct ScheduledIo {
-    state: Mutex<IoState>,
+    /// `tick << 32 | SHUT_DOWN? | ready bits` (see [`Word`]).
+    word: AtomicU64,
+    waiters: Mutex<Waiters>,
 }
 
-struct IoState {
-    /// `READABLE | WRITABLE | *_CLOSED` bits: "an I/O call might not block".
-    ready: u8,
-    /// Bumped by every event, so a clear can tell whether it is stale.
-    tick: u32,
+/// The word's low bits: readiness (`READABLE | WRITABLE | *_CLOSED`) and
+/// `SHUT_DOWN`; its high 32 bits: the tick, bumped by every event so a clear
+/// can tell whether it is stale.
+const SHUT_DOWN: u64 = 0b1_0000;
+const TICK_SHIFT: u32 = 32;
+
+/// The word, read apart.
+#[derive(Clone, Copy)]
+struct Word(u64);
+
+impl Word {
+    fn ready(self) -> u8 {
+        (self.0 & 0b1111) as u8
+    }
+    fn tick(self) -> u32 {
+        (self.0 >> TICK_SHIFT) as u32
+    }
+    fn shut_down(self) -> bool {
+        self.0 & SHUT_DOWN != 0
+    }
+}
+
+#[derive(Default)]
+struct Waiters {
     /// Wakers of the tasks waiting to read (or accept) on this source.
     readers: Vec<Waker>,
     /// Wakers of the tasks waiting for room to write.
     writers: Vec<Waker>,
-    /// The runtime is gone: no edge will ever come, every call fails.
-    shut_down: bool,
 }
 
 impl ScheduledIo {
     /// A new source is assumed ready: the first I/O call is tried, never waited for.
     pub(super) fn new() -> ScheduledIo {
         ScheduledIo {
-            state: Mutex::new(IoState {
-                ready: READABLE | WRITABLE,
-                tick: 0,
-                readers: Vec::new(),
-                writers: Vec::new(),
-                shut_down: false,
-            }),
+            word: AtomicU64::new(u64::from(READABLE | WRITABLE)),
+            waiters: Mutex::new(Waiters::default()),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, IoState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn load(&self) -> Word {
+        Word(self.word.load(Ordering::Acquire))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiters> {
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ready in `dir` (or shut down), as the word says?
+    fn check(word: Word, dir: Direction) -> Option<io::Result<u32>> {
+        if word.shut_down() {
+            return Some(Err(runtime_gone()));
+        }
+        (word.ready() & dir.ready_mask() != 0).then_some(Ok(word.tick()))
     }
 
     /// Ready in `dir`? `Ready(Ok(tick))` if so; an error once the runtime is
     /// gone; else join the waiters and return `Pending`.
     pub(super) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<u32>> {
-        let mut state = self.lock();
-        if state.shut_down {
-            return Poll::Ready(Err(runtime_gone()));
+        // The fast path: one load.
+        if let Some(ready) = Self::check(self.load(), dir) {
+            return Poll::Ready(ready);
         }
-        if state.ready & dir.ready_mask() != 0 {
-            return Poll::Ready(Ok(state.tick));
+        let mut waiters = self.lock();
+        // Look again under the lock: an edge sets the word *before* it locks
+        // to take the waiters, so either we see its bits now, or it sees our
+        // waker once we unlock. Never neither: no lost wake.
+        if let Some(ready) = Self::check(self.load(), dir) {
+            return Poll::Ready(ready);
         }
         // Add our waker unless this task is already waiting. Nothing is
         // replaced, so nothing is dropped under the lock.
-        let waiters = match dir {
-            Direction::Read => &mut state.readers,
-            Direction::Write => &mut state.writers,
+        let list = match dir {
+            Direction::Read => &mut waiters.readers,
+            Direction::Write => &mut waiters.writers,
         };
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
+        if !list.iter().any(|w| w.will_wake(cx.waker())) {
+            list.push(cx.waker().clone());
         }
         Poll::Pending
     }
 
     /// Clear readiness in `dir`, unless an event arrived since `tick`.
     pub(super) fn clear_readiness(&self, dir: Direction, tick: u32) {
-        let mut state = self.lock();
-        if state.tick == tick {
-            state.ready &= !dir.bit();
+        let mut current = self.word.load(Ordering::Acquire);
+        // A compare-and-swap, so a concurrent edge (which bumps the tick) is
+        // never overwritten: if the tick moved, the edge stands.
+        while Word(current).tick() == tick {
+            let cleared = current & !u64::from(dir.bit());
+            match self.word.compare_exchange_weak(
+                current,
+                cleared,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
         }
     }
 
     /// An edge: set `bits` (from [`event_bits`]), bump the tick, and hand
     /// every waiter of each direction that became ready to `take`.
     pub(super) fn set_ready(&self, bits: u8, mut take: impl FnMut(Waker)) {
-        let mut state = self.lock();
-        state.tick = state.tick.wrapping_add(1);
-        state.ready |= bits;
+        // Word first, then the lock (see `poll_ready`). Adding `1 << 32` bumps
+        // the tick; it wraps by overflowing out of the top, as a `u32` would.
+        let _ = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+                Some(w.wrapping_add(1 << TICK_SHIFT) | u64::from(bits))
+            });
+        let mut waiters = self.lock();
         // `drain` keeps each list's capacity: the next wait on this socket
         // pushes without allocating.
-        if bits & Direction::Read.ready_mask() != 0 {
-            state.readers.drain(..).for_each(&mut take);
+        if bits & Direction::Read.ready_mask() != 0 && !waiters.readers.is_empty() {
+            waiters.readers.drain(..).for_each(&mut take);
         }
-        if bits & Direction::Write.ready_mask() != 0 {
-            state.writers.drain(..).for_each(&mut take);
+        if bits & Direction::Write.ready_mask() != 0 && !waiters.writers.is_empty() {
+            waiters.writers.drain(..).for_each(&mut take);
         }
     }
 
     /// Move every waiter, both directions, into `out`; with `shut_down`,
     /// also make every later [`poll_ready`](Self::poll_ready) fail.
     pub(super) fn take_waiters(&self, out: &mut Vec<Waker>, shut_down: bool) {
-        let mut state = self.lock();
-        state.shut_down |= shut_down;
-        out.append(&mut state.readers);
-        out.append(&mut state.writers);
+        if shut_down {
+            self.word.fetch_or(SHUT_DOWN, Ordering::AcqRel);
+        }
+        let mut waiters = self.lock();
+        out.append(&mut waiters.readers);
+        out.append(&mut waiters.writers);
     }
 
     /// How many wakers wait in `dir` (for tests).
     #[cfg(test)]
     pub(super) fn waiters(&self, dir: Direction) -> usize {
-        let state = self.lock();
+        let waiters = self.lock();
         match dir {
-            Direction::Read => state.readers.len(),
-            Direction::Write => state.writers.len(),
+            Direction::Read => waiters.readers.len(),
+            Direction::Write => waiters.writers.len(),
         }
     }
 
@@ -176,6 +232,6 @@ impl ScheduledIo {
     /// or dropped under it)?
     #[cfg(test)]
     pub(super) fn is_locked(&self) -> bool {
-        self.state.try_lock().is_err()
+        self.waiters.try_lock().is_err()
     }
 }
