@@ -19,6 +19,7 @@
 //! redis-server --port 6379 --save '' &                 # a server to talk to
 //! cargo run --release --example 17_redis -- --redis 127.0.0.1:6379
 //! cargo run --release --example 17_redis -- --redis 127.0.0.1:6379 --tasks 100 --ops 1000
+//! cargo run --example 17_redis -- --redis 127.0.0.1:6379 --tasks 3 --ops 1 --trace   # the loop's timeline
 //! ```
 
 use std::net::SocketAddr;
@@ -157,7 +158,7 @@ fn show(name: &str, run: &Run) {
 
 // ANCHOR: main
 fn main() -> Result<(), Error> {
-    let (mut addr, mut tasks, mut ops, mut pool) = (None, 100, 100, 4);
+    let (mut addr, mut tasks, mut ops, mut pool, mut trace) = (None, 100, 100, 4, false);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().expect("a value after the flag");
@@ -166,6 +167,7 @@ fn main() -> Result<(), Error> {
             "--tasks" => tasks = value().parse().expect("--tasks N"),
             "--ops" => ops = value().parse().expect("--ops N"),
             "--pool" => pool = value().parse().expect("--pool N"),
+            "--trace" => trace = true,
             other => panic!(
                 "unknown argument {other}; use --redis HOST:PORT [--tasks N] [--ops N] [--pool N]"
             ),
@@ -181,6 +183,16 @@ fn main() -> Result<(), Error> {
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&addr)?
         .next()
         .expect("--redis HOST:PORT resolves");
+    if trace {
+        // Only the pipeline, on a runtime that records every poll and wake.
+        let rt = evloop::Runtime::builder().trace(true).build()?;
+        show(
+            "pipelined (1 connection)",
+            &rt.block_on(pipelined(addr, tasks, ops))?,
+        );
+        print!("{}", rt.trace().timeline());
+        return Ok(());
+    }
     evloop::run(async {
         println!("{tasks} clients x {ops} rounds of SET + GET against {addr}");
         show("1. sequential", &sequential(addr, tasks, ops).await?);
