@@ -43,9 +43,14 @@ pub struct Run {
     pub elapsed: Duration,
 }
 
-/// The key and value of client `t`'s round `i`.
+/// The key client `t` sets and gets.
 fn key(t: usize) -> String {
     format!("lesson17:{t}")
+}
+
+/// Client `t`'s task, named for the trace.
+fn client(t: usize) -> evloop::task::Builder {
+    evloop::task::Builder::new().name(format!("client-{t}"))
 }
 
 // ANCHOR: sequential
@@ -72,7 +77,7 @@ pub async fn pooled(addr: SocketAddr, tasks: usize, ops: usize, size: usize) -> 
     let (start, reads) = (Instant::now(), server_reads(addr).await?);
     let clients = (0..tasks).map(|t| {
         let pool = pool.clone();
-        evloop::spawn(async move {
+        client(t).spawn(async move {
             for i in 0..ops {
                 pool.set(key(t), i).await?; // waits for a connection, then a reply
                 let got = pool.get(key(t)).await?;
@@ -97,7 +102,7 @@ pub async fn pipelined(addr: SocketAddr, tasks: usize, ops: usize) -> Result<Run
     let (start, reads) = (Instant::now(), server_reads(addr).await?);
     let clients = (0..tasks).map(|t| {
         let shared = shared.clone();
-        evloop::spawn(async move {
+        client(t).spawn(async move {
             for i in 0..ops {
                 shared.set(key(t), i).await?; // queued; written with the others'
                 let got = shared.get(key(t)).await?;
