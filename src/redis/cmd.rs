@@ -15,7 +15,7 @@ use super::{Error, Value};
 /// use evloop::redis::Cmd;
 /// let cmd = Cmd::new("set").arg("greeting").arg(b"hello").arg("EX").arg(60);
 /// assert_eq!(cmd.name(), "SET");
-/// assert_eq!(cmd.args()[3], b"60");
+/// assert_eq!(cmd.args()[4], b"60"); // [SET, greeting, hello, EX, 60]
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cmd {
