@@ -295,3 +295,23 @@ fn the_pool_replaces_a_connection_the_server_closed() {
         assert_eq!(pool.opened(), 2);
     });
 }
+
+/// A command abandoned half-way (a `timeout` around it fired first) leaves
+/// its reply on the wire, owed to nobody: the connection must not serve the
+/// next caller, so the pool closes it instead of taking it back.
+#[test]
+fn a_command_cancelled_half_way_retires_its_connection() {
+    evloop::run(async {
+        let addr = fake_server(|_, _| Act::Hang).await;
+        let pool = Pool::new(addr, 1).unwrap();
+        let gave_up = evloop::time::timeout(Duration::from_millis(50), pool.get("k")).await;
+        assert!(gave_up.is_err(), "the silent server answered?");
+        assert_eq!((pool.opened(), pool.idle()), (1, 0));
+        // The permit came back: the next command may open a fresh connection.
+        let mut conn = pool.connection().await.unwrap();
+        assert!(!conn.is_broken());
+        assert_eq!(pool.opened(), 2);
+        let _ = evloop::time::timeout(Duration::from_millis(50), conn.get("k")).await;
+        assert!(conn.is_broken());
+    });
+}
