@@ -32,10 +32,17 @@
 //! cargo run --example 14_pipeline              # store takes 0.3 s per record
 //! cargo run --example 14_pipeline -- 0.03      # ten times faster
 //! cargo run --example 14_pipeline -- --trace   # and print the loop's timeline
+//! cargo run --example 14_pipeline -- 0.03 --redis 127.0.0.1:6379   # then keep the records in Redis
 //! ```
+//!
+//! The last line adds lesson 17's database as a final stage: the stored
+//! records are saved in a real Redis server, one key each.
 
 use std::fmt::Display;
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use evloop::redis::Multiplexed;
 
 use evloop::sync::mpsc::{self, error::TrySendError};
 use evloop::time::{sleep, Instant};
@@ -172,16 +179,41 @@ pub async fn pipeline(pace: Pace) -> Report {
 }
 // ANCHOR_END: pipeline
 
+// ANCHOR: redis_stage
+/// The optional last stage (lesson 17): keep the records in Redis, one key
+/// each (`pipeline:record:N`). One task per record, all sharing one
+/// multiplexed connection, so the saves travel together. Returns how many
+/// writes (round trips) that took.
+pub async fn save_to_redis(
+    addr: SocketAddr,
+    records: &[Record],
+) -> Result<u64, evloop::redis::Error> {
+    let redis = Multiplexed::connect(addr).await?;
+    let saves = records.iter().map(|record| {
+        let (redis, key) = (redis.clone(), format!("pipeline:record:{}", record.id));
+        let body = record.body.clone();
+        evloop::spawn(async move { redis.set(key, body).await })
+    });
+    for saved in evloop::join_all(saves).await {
+        saved.expect("a save does not panic")?;
+    }
+    Ok(redis.stats().writes)
+}
+// ANCHOR_END: redis_stage
+
 fn main() {
     let mut store_secs = 0.3;
     let mut show_trace = false;
-    for arg in std::env::args().skip(1) {
+    let mut redis = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--trace" => show_trace = true,
+            "--redis" => redis = Some(args.next().expect("--redis HOST:PORT")),
             secs => {
                 store_secs = secs
                     .parse()
-                    .expect("usage: [SECONDS per store, e.g. 0.03] [--trace]")
+                    .expect("usage: [SECONDS per store, e.g. 0.03] [--trace] [--redis HOST:PORT]")
             }
         }
     }
@@ -201,6 +233,19 @@ fn main() {
     );
     if show_trace {
         print!("{}", rt.trace().timeline());
+    }
+    if let Some(addr) = redis {
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(&addr)
+            .ok()
+            .and_then(|mut a| a.next())
+            .expect("--redis HOST:PORT resolves");
+        match rt.block_on(save_to_redis(addr, &report.stored)) {
+            Ok(writes) => println!(
+                "saved {} records in Redis at {addr} ({writes} write(s))",
+                report.stored.len()
+            ),
+            Err(e) => println!("could not save to Redis at {addr}: {e}"),
+        }
     }
 }
 

@@ -77,6 +77,7 @@
 //! - `io` — the few helpers every protocol needs once: `read_more`, `write_all`, `drain`, `shutdown`.
 //! - [`http`] — a small HTTP/1.1 server and client (parsing by `httparse`).
 //! - [`websocket`] — RFC 6455: handshake, frames, masking, the close handshake; server and client (lessons 15–16).
+//! - [`redis`] — a small Redis client: RESP, one connection, a pool, a multiplexed connection (lesson 17).
 //! - `blocking` — [`spawn_blocking`] on the pool; [`fs`] on top of it.
 //! - [`trace`] — the event model, a text timeline, an SVG picture, Chrome-trace JSON; [`Metrics`].
 //!   It imports nothing from the rest of the crate: the runtime records into it.
@@ -91,6 +92,7 @@ pub mod http;
 mod io;
 pub mod join;
 pub mod net;
+pub mod redis;
 pub mod runtime;
 pub mod sync;
 pub mod task;

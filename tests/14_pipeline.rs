@@ -15,6 +15,8 @@ mod example;
 
 use example::{pipeline, Pace, Record, CAPACITY, RECORDS};
 
+mod redis_support;
+
 fn paused_runtime() -> Runtime {
     Runtime::builder()
         .start_paused(true)
@@ -114,4 +116,24 @@ fn a_fast_store_means_no_waiting() {
     let report = rt.block_on(pipeline(fast_store));
     assert_eq!(report.fetch_waited + report.process_waited, 0, "{report:?}");
     assert_eq!(report.stored.len(), RECORDS);
+}
+
+/// The optional final stage: the stored records land in a real Redis, one
+/// key each, in a single write. Skips (with one line) without `redis-server`;
+/// every test above runs without one.
+#[test]
+fn the_records_can_be_kept_in_redis() {
+    let Some(server) = redis_support::RedisServer::start() else {
+        return;
+    };
+    let report = paused_runtime().block_on(pipeline(pace()));
+    // Real sockets to another process: the real clock (a paused one would
+    // jump to the response timeout while the loop waits for the server).
+    let writes = evloop::run(example::save_to_redis(server.addr, &report.stored)).unwrap();
+    assert_eq!(writes, 1, "ten SETs from ten tasks of one turn: one write");
+    assert_eq!(
+        server.raw(b"GET pipeline:record:3\r\n"),
+        b"$8\r\nRECORD 3\r\n"
+    );
+    assert_eq!(server.raw(b"DBSIZE\r\n"), b":10\r\n");
 }

@@ -194,6 +194,80 @@ fn chat_room() -> Trace {
     })
 }
 
+/// Lesson 17's third way, drawn: three clients each `SET` then `GET` on one
+/// `Multiplexed` connection. The server is a toy Redis in the same runtime
+/// (a real `redis-server` is another process, whose timing no paused clock
+/// controls); loopback delivers a write within the system call, so each
+/// reply is ready at the next reactor poll and the run is the same every time.
+fn redis_pipeline() -> Trace {
+    traced(async {
+        let listener = evloop::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port on loopback");
+        let addr = listener.local_addr().expect("a bound listener");
+        evloop::task::Builder::new()
+            .name("toy-redis")
+            .spawn(toy_redis(listener));
+        let redis = evloop::redis::Multiplexed::connect(addr)
+            .await
+            .expect("the toy server accepts");
+        let clients = (0..3).map(|t| {
+            let redis = redis.clone();
+            evloop::task::Builder::new()
+                .name(format!("client-{t}"))
+                .spawn(async move {
+                    redis.set(t, "x").await.expect("SET works");
+                    redis.get(t).await.expect("GET works")
+                })
+        });
+        for got in evloop::join_all(clients).await {
+            assert_eq!(got.expect("a client does not panic"), Some(b"x".to_vec()));
+        }
+        assert_eq!(redis.stats().writes, 2, "one write per round of three");
+    })
+}
+
+/// Just enough Redis for the picture: `SET` and `GET` on one connection,
+/// every whole command received answered in one write.
+async fn toy_redis(listener: evloop::net::TcpListener) {
+    use evloop::redis::{parse, Limits, Value};
+    let (mut conn, _) = listener.accept().await.expect("one client");
+    let mut store = std::collections::HashMap::new();
+    let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
+    loop {
+        let mut out = Vec::new();
+        while let Ok(Some((Value::Array(args), used))) = parse(&buf, &Limits::default()) {
+            buf.drain(..used);
+            let arg = |i: usize| match args.get(i) {
+                Some(Value::Bulk(b)) => b.clone(),
+                _ => Vec::new(),
+            };
+            match arg(0).as_slice() {
+                b"SET" => {
+                    store.insert(arg(1), arg(2));
+                    out.extend_from_slice(b"+OK\r\n");
+                }
+                b"GET" => match store.get(&arg(1)) {
+                    Some(v) => {
+                        out.extend_from_slice(format!("${}\r\n", v.len()).as_bytes());
+                        out.extend_from_slice(v);
+                        out.extend_from_slice(b"\r\n");
+                    }
+                    None => out.extend_from_slice(b"$-1\r\n"),
+                },
+                _ => out.extend_from_slice(b"-ERR the toy knows SET and GET\r\n"),
+            }
+        }
+        if !out.is_empty() && conn.write_all(&out).await.is_err() {
+            return;
+        }
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
 /// Every numbered lesson's run, as its chapter describes it.
 fn pictures() -> Vec<Picture> {
     vec![
@@ -372,6 +446,11 @@ fn pictures() -> Vec<Picture> {
                     Duration::from_millis(300),
                 )))
             },
+        },
+        Picture {
+            // Lesson 17's pipeline: three clients share one connection.
+            name: "17-redis",
+            run: redis_pipeline,
         },
         // The internals chapters draw small runs of their own.
         Picture {
