@@ -299,6 +299,7 @@ impl Registration {
     /// `Ready(Ok(tick))` gives the tick to pass to
     /// [`clear_readiness`](Self::clear_readiness); `Ready(Err(_))` means the
     /// runtime is gone and no edge will ever come.
+    #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<u32>> {
         let ready = self.io.poll_ready(cx, dir);
         if ready.is_pending() {
@@ -314,6 +315,7 @@ impl Registration {
 
     /// The call returned `WouldBlock`: clear readiness in `dir` — unless an
     /// event arrived since `tick`, in which case the edge is kept.
+    #[inline]
     pub(crate) fn clear_readiness(&self, dir: Direction, tick: u32) {
         self.io.clear_readiness(dir, tick);
     }
