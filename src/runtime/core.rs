@@ -283,7 +283,8 @@ impl Core {
         let shown = outcome.unwrap_or(PollOutcome::Ready);
         let Some(started) = started else {
             if let Some(index) = traced {
-                self.shared.record_poll_end(index, shown, Duration::ZERO);
+                self.shared
+                    .record_poll_end(index, id.0, shown, Duration::ZERO);
             }
             return (outcome, Duration::ZERO, None);
         };
@@ -293,7 +294,7 @@ impl Core {
             self.counters.longest_poll.set(took);
         }
         if let Some(index) = traced {
-            self.shared.record_poll_end(index, shown, took);
+            self.shared.record_poll_end(index, id.0, shown, took);
         }
         (outcome, took, Some(ended))
     }

@@ -8,7 +8,8 @@
 //! - the sending end of the **run queue**,
 //! - the **parked** flag and the `mio::Waker` that interrupts a parked loop,
 //! - the clock (so an event stamped on another thread has a time),
-//! - the trace sink and the one metric that wakers update (`wakes`).
+//! - the trace sink, the observer's recorder (`observe.rs`), and the one
+//!   metric that wakers update (`wakes`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use crossbeam_channel::{SendError, Sender};
 
 use super::driver::reactor::IoHandle;
+use super::observe::Recorder;
 use crate::task::raw::{Runnable, Task};
 use crate::task::TaskId;
 use crate::time::clock::Clock;
@@ -68,6 +70,12 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     /// `Some` when tracing: every event, in the order it happened.
     pub(crate) trace: Option<Mutex<Vec<Event>>>,
+    /// `Some` when observed (`Builder::observe`): aggregates and recent
+    /// events for a watcher on another thread, bounded.
+    pub(crate) observer: Option<Arc<Recorder>>,
+    /// `trace` or `observer` is set: events are recorded. One flag, so the
+    /// hot path still pays one branch when neither is.
+    recording: bool,
     /// Counts wakes that put a task on the queue (a metric).
     pub(crate) wakes: AtomicU64,
     /// `spawn_blocking` jobs not yet finished. While any run, a paused clock
@@ -94,6 +102,7 @@ impl Shared {
         unparker: mio::Waker,
         clock: Clock,
         trace: bool,
+        observer: Option<Arc<Recorder>>,
         id: usize,
         io: Arc<IoHandle>,
     ) -> Shared {
@@ -106,6 +115,8 @@ impl Shared {
             unparker,
             clock,
             trace: trace.then(|| Mutex::new(Vec::new())),
+            recording: trace || observer.is_some(),
+            observer,
             wakes: AtomicU64::new(0),
             blocking_in_flight: AtomicUsize::new(0),
             id,
@@ -226,16 +237,24 @@ impl Shared {
         self.notified.store(false, Ordering::SeqCst);
     }
 
-    /// Is tracing on? One branch on the hot path when it is off.
+    /// Are events recorded (tracing, or observed)? One branch on the hot
+    /// path when they are not.
     #[inline]
     pub(crate) fn tracing(&self) -> bool {
-        self.trace.is_some()
+        self.recording
     }
 
-    /// Record a trace event stamped with the runtime's clock.
+    /// Record a trace event stamped with the runtime's clock: into the
+    /// trace, and through the observer's recorder.
     pub(crate) fn record(&self, kind: EventKind) {
+        if !self.recording {
+            return;
+        }
+        let at = self.clock.elapsed();
+        if let Some(recorder) = &self.observer {
+            recorder.record(at, &kind);
+        }
         if let Some(sink) = &self.trace {
-            let at = self.clock.elapsed();
             sink.lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(Event { at, kind });
@@ -248,7 +267,13 @@ impl Shared {
     /// (spawns, wakes) follows it in the timeline, as it did in time.
     #[inline]
     pub(crate) fn record_poll_start(&self, task: u64) -> Option<usize> {
-        let sink = self.trace.as_ref()?;
+        if !self.recording {
+            return None;
+        }
+        // Observed only: the recorder takes the whole poll when it ends.
+        let Some(sink) = self.trace.as_ref() else {
+            return Some(usize::MAX);
+        };
         let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
         let kind = EventKind::Poll {
             task,
@@ -262,9 +287,30 @@ impl Shared {
         Some(events.len() - 1)
     }
 
-    /// Fill in the outcome of the poll recorded at `index`.
-    pub(crate) fn record_poll_end(&self, index: usize, outcome: PollOutcome, took: Duration) {
-        if let Some(sink) = &self.trace {
+    /// Fill in the outcome of the poll of `task` recorded at `index`.
+    pub(crate) fn record_poll_end(
+        &self,
+        index: usize,
+        task: u64,
+        outcome: PollOutcome,
+        took: Duration,
+    ) {
+        if let Some(recorder) = &self.observer {
+            // When it began: a real clock moved on by `took` meanwhile.
+            let now = self.clock.elapsed();
+            let at = if self.clock.is_paused() {
+                now
+            } else {
+                now.saturating_sub(took)
+            };
+            let kind = EventKind::Poll {
+                task,
+                outcome,
+                took,
+            };
+            recorder.record(at, &kind);
+        }
+        if let (Some(sink), true) = (&self.trace, index != usize::MAX) {
             let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
             if let EventKind::Poll {
                 outcome: o,

@@ -162,6 +162,18 @@ impl ScheduledIo {
         out.append(&mut state.writers);
     }
 
+    /// Ready to read, ready to write, readers waiting, writers waiting: what
+    /// a live view shows of this source.
+    pub(super) fn describe(&self) -> (bool, bool, usize, usize) {
+        let state = self.lock();
+        (
+            state.ready & Direction::Read.ready_mask() != 0,
+            state.ready & Direction::Write.ready_mask() != 0,
+            state.readers.len(),
+            state.writers.len(),
+        )
+    }
+
     /// How many wakers wait in `dir` (for tests).
     #[cfg(test)]
     pub(super) fn waiters(&self, dir: Direction) -> usize {

@@ -1,0 +1,386 @@
+//! Watching a running runtime from another thread: [`Observer`] and [`Sample`].
+//!
+//! The loop's state lives on its own thread (`Core` is not `Send`), and a
+//! watcher must never make the loop wait for it. So watching is split in two:
+//!
+//! - **Recorded as it happens** (with `Builder::observe(true)`): every trace
+//!   event passes through the [`Recorder`] on its way (one uncontended lock),
+//!   which keeps *aggregates* — per live task: polls, busy time, when it was
+//!   last polled, who woke it last — and a **bounded** ring of the most recent
+//!   events. When the ring is full the oldest event is dropped and counted:
+//!   a watcher that reads slowly (or never) costs a fixed amount of memory.
+//! - **Sampled on request**: a watcher calls [`Observer::request_sample`]; the
+//!   loop sees the flag at its next turn (or just before it parks, so an idle
+//!   loop answers too) and publishes a [`Sample`]: the tasks and their wait
+//!   reasons, the timer wheel's occupancy per level and its next deadline, the
+//!   registered sources, the run-queue length of the recent turns, the counters.
+//!
+//! Nothing here knows who watches: the console (`src/console/`) is one
+//! watcher, a test is another. Off (the default), none of this exists, and
+//! the turn pays nothing it did not pay before: the flag is read only where
+//! polls are timed or the loop is about to park with tracing on.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::core::Core;
+use super::shared::Shared;
+use super::Metrics;
+use crate::task::{TaskInfo, TaskState, WaitReason};
+use crate::time::tick_to_duration;
+use crate::trace::{Event, EventKind, PollOutcome, WakeSource};
+
+/// The most recent events kept for a watcher; older ones are dropped and counted.
+pub const RECENT_EVENTS: usize = 4096;
+/// Turns whose run-queue length a sample carries.
+pub const RECENT_TURNS: usize = 256;
+/// Slow polls a sample remembers.
+pub const RECENT_SLOW_POLLS: usize = 32;
+/// Sources a sample lists (it counts them all).
+pub const MAX_SOURCES: usize = 256;
+
+/// The aggregates of one task, kept while it lives.
+#[derive(Debug, Clone, Default)]
+struct Stats {
+    name: Option<String>,
+    polls: u64,
+    busy: Duration,
+    last_poll: Option<Duration>,
+    woken_by: Option<WakeSource>,
+    slow_polls: u64,
+    longest_poll: Duration,
+}
+
+/// What the recorder holds behind its lock.
+#[derive(Default)]
+struct Recording {
+    events: VecDeque<Event>,
+    dropped: u64,
+    stats: HashMap<u64, Stats>,
+    slow: VecDeque<SlowPoll>,
+    run_queue: VecDeque<usize>,
+}
+
+/// The runtime's side of observing: it records, and it samples when asked.
+pub(crate) struct Recorder {
+    recording: Mutex<Recording>,
+    /// A watcher asked for a fresh sample.
+    wanted: AtomicBool,
+    latest: Mutex<Option<Arc<Sample>>>,
+    /// A poll at least this long is a slow poll.
+    slow_poll: Duration,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Recorder {
+    pub(crate) fn new(slow_poll: Duration) -> Recorder {
+        Recorder {
+            recording: Mutex::default(),
+            wanted: AtomicBool::new(false),
+            latest: Mutex::new(None),
+            slow_poll,
+        }
+    }
+
+    /// One event happened: fold it into the aggregates, keep it in the ring.
+    pub(crate) fn record(&self, at: Duration, kind: &EventKind) {
+        let mut r = lock(&self.recording);
+        match *kind {
+            EventKind::Spawn { task, ref name } => {
+                r.stats.entry(task).or_default().name = name.clone();
+            }
+            EventKind::Poll {
+                task,
+                outcome,
+                took,
+            } => {
+                let slow = took >= self.slow_poll;
+                let s = r.stats.entry(task).or_default();
+                s.polls += 1;
+                s.busy += took;
+                s.last_poll = Some(at);
+                s.longest_poll = s.longest_poll.max(took);
+                if slow {
+                    s.slow_polls += 1;
+                    let name = s.name.clone().unwrap_or_else(|| task_name(task));
+                    if r.slow.len() == RECENT_SLOW_POLLS {
+                        r.slow.pop_front();
+                    }
+                    r.slow.push_back(SlowPoll {
+                        task,
+                        name,
+                        at,
+                        took,
+                    });
+                }
+                // A finished task leaves: the map holds only the living.
+                if outcome != PollOutcome::Pending && task != 0 {
+                    r.stats.remove(&task);
+                }
+            }
+            EventKind::Wake { task, by } => r.stats.entry(task).or_default().woken_by = Some(by),
+            _ => {}
+        }
+        if r.events.len() == RECENT_EVENTS {
+            r.events.pop_front();
+            r.dropped += 1;
+        }
+        r.events.push_back(Event {
+            at,
+            kind: kind.clone(),
+        });
+    }
+
+    /// Step 1 of a turn found `ready` tasks on the run queue.
+    pub(crate) fn record_turn(&self, ready: usize) {
+        let mut r = lock(&self.recording);
+        if r.run_queue.len() == RECENT_TURNS {
+            r.run_queue.pop_front();
+        }
+        r.run_queue.push_back(ready);
+    }
+
+    /// Take the "please sample" flag (the loop, at a turn or a park).
+    pub(crate) fn take_wanted(&self) -> bool {
+        self.wanted.load(Ordering::Relaxed) && self.wanted.swap(false, Ordering::AcqRel)
+    }
+}
+
+fn task_name(id: u64) -> String {
+    if id == 0 {
+        "main".to_string()
+    } else {
+        format!("task-{id}")
+    }
+}
+
+impl Core {
+    /// Step 1 found `ready` tasks (called only when polls are timed).
+    #[inline(never)]
+    pub(crate) fn observe_turn(&self, ready: usize) {
+        if let Some(recorder) = &self.shared.observer {
+            recorder.record_turn(ready);
+            self.sample_if_wanted(recorder);
+        }
+    }
+
+    /// Step 4 is about to park (called only when tracing).
+    #[inline(never)]
+    pub(crate) fn observe_park(&self) {
+        if let Some(recorder) = &self.shared.observer {
+            self.sample_if_wanted(recorder);
+        }
+    }
+
+    /// Called where the turn already pays for observing (timing polls, or
+    /// tracing a park): publish a sample if a watcher asked for one.
+    pub(crate) fn sample_if_wanted(&self, recorder: &Recorder) {
+        if recorder.take_wanted() {
+            let sample = Arc::new(self.sample(recorder));
+            *lock(&recorder.latest) = Some(sample);
+        }
+    }
+
+    /// Everything a watcher shows, read now, on the loop's thread.
+    fn sample(&self, recorder: &Recorder) -> Sample {
+        let (timers, wheel_occupancy) = self.timers.occupancy();
+        let next_deadline = self.timers.next_deadline().map(tick_to_duration);
+        let io = self.reactor.handle();
+        let sources = io
+            .sources(MAX_SOURCES)
+            .into_iter()
+            .map(|s| SourceSample {
+                token: s.token,
+                readable: s.readable,
+                writable: s.writable,
+                readers: s.readers,
+                writers: s.writers,
+            })
+            .collect();
+        let infos = self.tasks();
+        let r = lock(&recorder.recording);
+        let with_stats = |info: TaskInfo| {
+            let s = r.stats.get(&info.id).cloned().unwrap_or_default();
+            TaskSample {
+                info,
+                polls: s.polls,
+                busy: s.busy,
+                last_poll: s.last_poll,
+                woken_by: s.woken_by,
+                slow_polls: s.slow_polls,
+                longest_poll: s.longest_poll,
+            }
+        };
+        let mut tasks = Vec::with_capacity(infos.len() + 1);
+        if r.stats.contains_key(&0) {
+            // The `block_on` future is no task, but it runs like one.
+            tasks.push(with_stats(TaskInfo {
+                id: 0,
+                name: "main".to_string(),
+                state: TaskState::Idle,
+                waiting_on: WaitReason::Unknown,
+            }));
+        }
+        tasks.extend(infos.into_iter().map(with_stats));
+        Sample {
+            taken_at: Instant::now(),
+            clock: self.shared.clock.elapsed(),
+            metrics: self.metrics(),
+            tasks,
+            run_queue: r.run_queue.iter().copied().collect(),
+            timers,
+            wheel_occupancy: wheel_occupancy.to_vec(),
+            next_deadline,
+            source_count: io.source_count(),
+            sources,
+            slow_polls: r.slow.iter().cloned().collect(),
+            slow_poll_threshold: recorder.slow_poll,
+        }
+    }
+}
+
+/// A handle for watching a runtime from any thread (see the module doc).
+///
+/// Get one with `Runtime::observer` on a runtime built with
+/// `Builder::observe(true)`. Cloning it is cheap; it never holds the loop back.
+#[derive(Clone)]
+pub struct Observer {
+    recorder: Arc<Recorder>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observer")
+            .field("runtime", &self.shared.id)
+            .finish()
+    }
+}
+
+impl Observer {
+    pub(crate) fn new(recorder: Arc<Recorder>, shared: Arc<Shared>) -> Observer {
+        Observer { recorder, shared }
+    }
+
+    /// Ask the loop for a fresh [`Sample`]. A parked loop is woken to take
+    /// it; a busy one takes it at its next turn; a loop stuck in a blocking
+    /// poll takes it when the poll ends — which is how a watcher notices.
+    pub fn request_sample(&self) {
+        self.recorder.wanted.store(true, Ordering::Release);
+        self.shared.notify();
+    }
+
+    /// The most recent sample the loop published, if any.
+    pub fn latest_sample(&self) -> Option<Arc<Sample>> {
+        lock(&self.recorder.latest).clone()
+    }
+
+    /// The events recorded since the last call (at most [`RECENT_EVENTS`]),
+    /// oldest first, and how many older ones were dropped meanwhile.
+    pub fn take_events(&self) -> RecentEvents {
+        let mut r = lock(&self.recorder.recording);
+        RecentEvents {
+            events: r.events.drain(..).collect(),
+            dropped: std::mem::take(&mut r.dropped),
+        }
+    }
+
+    /// Has the runtime been dropped?
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+}
+
+/// What [`Observer::take_events`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct RecentEvents {
+    /// The events, oldest first.
+    pub events: Vec<Event>,
+    /// Events that were dropped because nobody took them in time.
+    pub dropped: u64,
+}
+
+/// The runtime at one moment, as the loop saw it.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// When the loop took it (real time): a watcher compares it with now to
+    /// see a loop that stopped answering.
+    pub taken_at: Instant,
+    /// The runtime's clock then (virtual when paused).
+    pub clock: Duration,
+    /// The counters.
+    pub metrics: Metrics,
+    /// Every live task (the `block_on` future first, as id 0 `main`, once it
+    /// has been polled), by id.
+    pub tasks: Vec<TaskSample>,
+    /// How many tasks step 1 found ready, in each of the recent turns (at
+    /// most [`RECENT_TURNS`], oldest first; turns with none are not counted).
+    pub run_queue: Vec<usize>,
+    /// Timers waiting in the wheel.
+    pub timers: usize,
+    /// Occupied slots per wheel level, level 0 (1 ms slots) first.
+    pub wheel_occupancy: Vec<u32>,
+    /// When the loop will next look at the wheel (the earliest deadline, or
+    /// the start of the slot that holds it), since the runtime started.
+    pub next_deadline: Option<Duration>,
+    /// Registered I/O sources, all of them.
+    pub source_count: usize,
+    /// The first [`MAX_SOURCES`] of them.
+    pub sources: Vec<SourceSample>,
+    /// The most recent slow polls, oldest first.
+    pub slow_polls: Vec<SlowPoll>,
+    /// How long a poll must take to count as slow.
+    pub slow_poll_threshold: Duration,
+}
+
+/// One live task in a [`Sample`].
+#[derive(Debug, Clone)]
+pub struct TaskSample {
+    /// Id, name, state, and what it waits on (as `Runtime::tasks` reports).
+    pub info: TaskInfo,
+    /// Times it was polled.
+    pub polls: u64,
+    /// Time spent in its polls (real time).
+    pub busy: Duration,
+    /// When its last poll began, on the runtime's clock.
+    pub last_poll: Option<Duration>,
+    /// Who woke it last.
+    pub woken_by: Option<WakeSource>,
+    /// Its polls that took the slow-poll threshold or longer.
+    pub slow_polls: u64,
+    /// Its longest poll.
+    pub longest_poll: Duration,
+}
+
+/// One registered I/O source in a [`Sample`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceSample {
+    /// Its token: `io#N` in the trace and in a task's wait reason.
+    pub token: usize,
+    /// A read would not block, as far as the reactor knows.
+    pub readable: bool,
+    /// A write would not block.
+    pub writable: bool,
+    /// Tasks waiting to read (or accept).
+    pub readers: usize,
+    /// Tasks waiting for room to write.
+    pub writers: usize,
+}
+
+/// A poll that held the loop at least the slow-poll threshold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlowPoll {
+    /// The task (0: the `block_on` future).
+    pub task: u64,
+    /// Its name, or `task-N`.
+    pub name: String,
+    /// When the poll began, on the runtime's clock.
+    pub at: Duration,
+    /// How long it held the loop (real time).
+    pub took: Duration,
+}
