@@ -15,6 +15,11 @@
 //! an evloop thread that only count frames, so the server is what is measured.
 //! Connecting the clients is not timed.
 //!
+//! `evloop+console` is the evloop server on a runtime built with
+//! `.console(..)`, while a headless viewer (a WebSocket client on its own
+//! thread, not a browser, which would compete for the cores) reads the
+//! console's feed: what watching the chat live costs it.
+//!
 //! Run: `cargo bench --bench chat_fanout -- --noplot`.
 
 use std::collections::BTreeMap;
@@ -89,6 +94,7 @@ impl<O: Outbox> Room<O> {
 fn evloop_server(
     ready: std::sync::mpsc::Sender<SocketAddr>,
     stop: evloop::sync::oneshot::Receiver<()>,
+    console: Option<std::sync::mpsc::Sender<SocketAddr>>,
 ) {
     use evloop::net::{TcpListener, TcpStream};
     use evloop::sync::mpsc;
@@ -121,7 +127,15 @@ fn evloop_server(
         room.lock().unwrap().clients.remove(&id);
     }
 
-    evloop::run(async move {
+    let mut builder = evloop::Runtime::builder();
+    if console.is_some() {
+        builder = builder.console("127.0.0.1:0");
+    }
+    let rt = builder.build().unwrap();
+    if let Some(console) = console {
+        console.send(rt.console_addr().unwrap()).unwrap();
+    }
+    rt.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let room: SharedRoom = Arc::new(Mutex::new(Room {
@@ -303,6 +317,24 @@ fn drive_clients(addr: SocketAddr, rounds: u64) -> Duration {
     })
 }
 
+/// A headless viewer of the console: reads every update of the feed (and
+/// parses it, as a page would) until the console goes away.
+fn console_viewer(console: SocketAddr) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        evloop::run(async move {
+            let url = format!("ws://{console}/feed");
+            let mut ws = websocket::connect(&url).await.unwrap();
+            let mut updates = 0;
+            while let Ok(Some(Message::Text(text))) = ws.recv().await {
+                let update: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert!(update["tasks"].is_array());
+                updates += 1;
+            }
+            updates
+        })
+    })
+}
+
 fn chat_fanout(c: &mut Criterion) {
     let mut group = c.benchmark_group("chat_fanout");
     group
@@ -314,10 +346,24 @@ fn chat_fanout(c: &mut Criterion) {
         b.iter_custom(|rounds| {
             let (ready, addr) = std::sync::mpsc::channel();
             let (stop, stopped) = evloop::sync::oneshot::channel();
-            let server = std::thread::spawn(move || evloop_server(ready, stopped));
+            let server = std::thread::spawn(move || evloop_server(ready, stopped, None));
             let took = drive_clients(addr.recv().unwrap(), rounds);
             let _ = stop.send(());
             server.join().unwrap();
+            took
+        })
+    });
+    group.bench_function("evloop+console", |b| {
+        b.iter_custom(|rounds| {
+            let (ready, addr) = std::sync::mpsc::channel();
+            let (console, console_addr) = std::sync::mpsc::channel();
+            let (stop, stopped) = evloop::sync::oneshot::channel();
+            let server = std::thread::spawn(move || evloop_server(ready, stopped, Some(console)));
+            let viewer = console_viewer(console_addr.recv().unwrap());
+            let took = drive_clients(addr.recv().unwrap(), rounds);
+            let _ = stop.send(());
+            server.join().unwrap();
+            viewer.join().unwrap();
             took
         })
     });

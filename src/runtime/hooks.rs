@@ -1,6 +1,6 @@
 //! Start hooks: code a `Builder` runs on the new runtime, without knowing what it is.
 //!
-//! A part built *on* the runtime — the console, which serves a page with the
+//! A part built *on* the runtime — say, a live view that serves a page with the
 //! crate's own HTTP and WebSocket — must not be named by the runtime (the
 //! runtime sits below the protocols). So it plugs in from its own module: it
 //! adds a hook to the `Builder` (`Builder::on_start`); `build()` runs every

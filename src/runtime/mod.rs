@@ -154,7 +154,7 @@ impl Builder {
     /// Run `hook` on the runtime once it is built, and keep what it returns
     /// until the runtime is dropped (then it is dropped first, before the
     /// tasks are cancelled). If the hook fails, so does `build()`. This is how
-    /// parts built *on* the runtime plug into it (the console does).
+    /// parts built *on* the runtime plug into it, unnamed by it.
     pub fn on_start<F>(mut self, hook: F) -> Builder
     where
         F: Fn(&Runtime) -> io::Result<StartGuard> + Send + Sync + 'static,
@@ -436,7 +436,7 @@ impl Drop for Runtime {
     /// and dropped afterwards: dropping one may drop a whole task, whose
     /// destructors must find nothing borrowed.
     fn drop(&mut self) {
-        // What the start hooks left goes first (a console stops serving).
+        // What the start hooks left goes first (a server started by a hook stops).
         self.started.clear();
         let core = &self.core;
         let _enter = context::enter_for_drop(core.clone());

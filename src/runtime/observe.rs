@@ -15,7 +15,7 @@
 //!   reasons, the timer wheel's occupancy per level and its next deadline, the
 //!   registered sources, the run-queue length of the recent turns, the counters.
 //!
-//! Nothing here knows who watches: the console (`src/console/`) is one
+//! Nothing here knows who watches: a live view in the browser is one
 //! watcher, a test is another. Off (the default), none of this exists, and
 //! the turn pays nothing it did not pay before: the flag is read only where
 //! polls are timed or the loop is about to park with tracing on.
