@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use evloop::websocket::{self, Config, Message, Prepared, WebSocket};
 
 /// Connected clients; each round delivers CLIENTS × CLIENTS lines.
@@ -343,29 +343,10 @@ fn chat_fanout(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(15));
     group.throughput(Throughput::Elements((CLIENTS * CLIENTS) as u64));
     group.bench_function("evloop", |b| {
-        b.iter_custom(|rounds| {
-            let (ready, addr) = std::sync::mpsc::channel();
-            let (stop, stopped) = evloop::sync::oneshot::channel();
-            let server = std::thread::spawn(move || evloop_server(ready, stopped, None));
-            let took = drive_clients(addr.recv().unwrap(), rounds);
-            let _ = stop.send(());
-            server.join().unwrap();
-            took
-        })
+        b.iter_custom(|rounds| evloop_run(false, rounds))
     });
     group.bench_function("evloop+console", |b| {
-        b.iter_custom(|rounds| {
-            let (ready, addr) = std::sync::mpsc::channel();
-            let (console, console_addr) = std::sync::mpsc::channel();
-            let (stop, stopped) = evloop::sync::oneshot::channel();
-            let server = std::thread::spawn(move || evloop_server(ready, stopped, Some(console)));
-            let viewer = console_viewer(console_addr.recv().unwrap());
-            let took = drive_clients(addr.recv().unwrap(), rounds);
-            let _ = stop.send(());
-            server.join().unwrap();
-            viewer.join().unwrap();
-            took
-        })
+        b.iter_custom(|rounds| evloop_run(true, rounds))
     });
     group.bench_function("tokio", |b| {
         b.iter_custom(|rounds| {
@@ -381,5 +362,54 @@ fn chat_fanout(c: &mut Criterion) {
     group.finish();
 }
 
+/// One run of the evloop server (with the console and a viewer, or not):
+/// connect the clients, time `rounds` rounds.
+fn evloop_run(console: bool, rounds: u64) -> Duration {
+    let (ready, addr) = std::sync::mpsc::channel();
+    let (stop, stopped) = evloop::sync::oneshot::channel();
+    let (console_tx, console_addr) = std::sync::mpsc::channel();
+    let console_tx = console.then_some(console_tx);
+    let server = std::thread::spawn(move || evloop_server(ready, stopped, console_tx));
+    let viewer = console.then(|| console_viewer(console_addr.recv().unwrap()));
+    let took = drive_clients(addr.recv().unwrap(), rounds);
+    let _ = stop.send(());
+    server.join().unwrap();
+    if let Some(viewer) = viewer {
+        viewer.join().unwrap();
+    }
+    took
+}
+
+/// `CONSOLE_AB=N cargo bench --bench chat_fanout`: console off and on,
+/// alternated N times (3 rounds each), so that a busy machine slows both
+/// alike; prints the median time of a round for each and their ratio.
+fn console_ab(pairs: usize) {
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        off.push(evloop_run(false, 3) / 3);
+        on.push(evloop_run(true, 3) / 3);
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (off, on) = (median(&mut off), median(&mut on));
+    println!(
+        "chat_fanout, {pairs} alternated pairs: a round takes {off:?} console off, {on:?} on; \
+         throughput on/off = {:.3}",
+        off.as_secs_f64() / on.as_secs_f64()
+    );
+}
+
 criterion_group!(benches, chat_fanout);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(pairs) = std::env::var("CONSOLE_AB")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        return console_ab(pairs);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

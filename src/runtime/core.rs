@@ -284,7 +284,7 @@ impl Core {
         let Some(started) = started else {
             if let Some(index) = traced {
                 self.shared
-                    .record_poll_end(index, id.0, shown, Duration::ZERO);
+                    .record_poll_end(index, id.0, shown, Duration::ZERO, None);
             }
             return (outcome, Duration::ZERO, None);
         };
@@ -294,7 +294,8 @@ impl Core {
             self.counters.longest_poll.set(took);
         }
         if let Some(index) = traced {
-            self.shared.record_poll_end(index, id.0, shown, took);
+            self.shared
+                .record_poll_end(index, id.0, shown, took, Some(started));
         }
         (outcome, took, Some(ended))
     }

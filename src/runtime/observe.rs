@@ -7,8 +7,9 @@
 //!   event passes through the [`Recorder`] on its way (one uncontended lock),
 //!   which keeps *aggregates* — per live task: polls, busy time, when it was
 //!   last polled, who woke it last — and a **bounded** ring of the most recent
-//!   events. When the ring is full the oldest event is dropped and counted:
-//!   a watcher that reads slowly (or never) costs a fixed amount of memory.
+//!   events. When it is full, further events are counted, not kept, until a
+//!   watcher takes them: a watcher that reads slowly (or never) costs a fixed
+//!   amount of memory, and a busy loop shows a sample of each period.
 //! - **Sampled on request**: a watcher calls [`Observer::request_sample`]; the
 //!   loop sees the flag at its next turn (or just before it parks, so an idle
 //!   loop answers too) and publishes a [`Sample`]: the tasks and their wait
@@ -21,6 +22,7 @@
 //! polls are timed or the loop is about to park with tracing on.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -32,7 +34,7 @@ use crate::task::{TaskInfo, TaskState, WaitReason};
 use crate::time::tick_to_duration;
 use crate::trace::{Event, EventKind, PollOutcome, WakeSource};
 
-/// The most recent events kept for a watcher; older ones are dropped and counted.
+/// Events kept for a watcher between two takes; past this, events are counted, not kept.
 pub const RECENT_EVENTS: usize = 4096;
 /// Turns whose run-queue length a sample carries.
 pub const RECENT_TURNS: usize = 256;
@@ -53,12 +55,35 @@ struct Stats {
     longest_poll: Duration,
 }
 
+/// Hashes a task id with one multiplication (Fibonacci hashing). Task ids
+/// are small consecutive numbers from this runtime, not input an attacker
+/// chooses, so the default SipHash — built to resist chosen keys, and
+/// several times slower — buys nothing on a path taken at every event.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// What the recorder holds behind its lock.
 #[derive(Default)]
 struct Recording {
+    /// Recent events, up to [`RECENT_EVENTS`]; when full, later events are
+    /// only counted (a sample of each period, never a growing backlog).
     events: VecDeque<Event>,
     dropped: u64,
-    stats: HashMap<u64, Stats>,
+    stats: HashMap<u64, Stats, BuildHasherDefault<IdHasher>>,
     slow: VecDeque<SlowPoll>,
     run_queue: VecDeque<usize>,
 }
@@ -127,13 +152,13 @@ impl Recorder {
             _ => {}
         }
         if r.events.len() == RECENT_EVENTS {
-            r.events.pop_front();
             r.dropped += 1;
+        } else {
+            r.events.push_back(Event {
+                at,
+                kind: kind.clone(),
+            });
         }
-        r.events.push_back(Event {
-            at,
-            kind: kind.clone(),
-        });
     }
 
     /// Step 1 of a turn found `ready` tasks on the run queue.
@@ -281,7 +306,7 @@ impl Observer {
     }
 
     /// The events recorded since the last call (at most [`RECENT_EVENTS`]),
-    /// oldest first, and how many older ones were dropped meanwhile.
+    /// oldest first, and how many more were dropped because the ring was full.
     pub fn take_events(&self) -> RecentEvents {
         let mut r = lock(&self.recorder.recording);
         RecentEvents {

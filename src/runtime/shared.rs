@@ -287,21 +287,24 @@ impl Shared {
         Some(events.len() - 1)
     }
 
-    /// Fill in the outcome of the poll of `task` recorded at `index`.
+    /// Fill in the outcome of the poll of `task` recorded at `index`;
+    /// `started` is when it began, if polls are timed.
     pub(crate) fn record_poll_end(
         &self,
         index: usize,
         task: u64,
         outcome: PollOutcome,
         took: Duration,
+        started: Option<std::time::Instant>,
     ) {
         if let Some(recorder) = &self.observer {
-            // When it began: a real clock moved on by `took` meanwhile.
-            let now = self.clock.elapsed();
-            let at = if self.clock.is_paused() {
-                now
-            } else {
-                now.saturating_sub(took)
+            // When it began, from the reading the poll's timing already made
+            // (reading the clock again would cost as much as a short poll).
+            let at = match started {
+                Some(started) if !self.clock.is_paused() => {
+                    started.saturating_duration_since(self.clock.start())
+                }
+                _ => self.clock.elapsed(),
             };
             let kind = EventKind::Poll {
                 task,
