@@ -4,7 +4,7 @@
 //! watcher must never make the loop wait for it. So watching is split in two:
 //!
 //! - **Recorded as it happens** (with `Builder::observe(true)`): every trace
-//!   event passes through the [`Recorder`] on its way (one uncontended lock),
+//!   event passes through the recorder on its way (one uncontended lock),
 //!   which keeps *aggregates* — per live task: polls, busy time, when it was
 //!   last polled, who woke it last — and a **bounded** ring of the most recent
 //!   events. When it is full, further events are counted, not kept, until a
