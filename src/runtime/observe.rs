@@ -409,3 +409,50 @@ pub struct SlowPoll {
     /// How long it held the loop (real time).
     pub took: Duration,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poll(task: u64, outcome: PollOutcome, ms: u64) -> EventKind {
+        EventKind::Poll {
+            task,
+            outcome,
+            took: Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn the_ring_is_bounded_and_counts_what_it_drops() {
+        let recorder = Recorder::new(Duration::from_millis(100));
+        for i in 0..RECENT_EVENTS as u64 + 10 {
+            recorder.record(Duration::from_millis(i), &poll(1, PollOutcome::Pending, 0));
+        }
+        let r = lock(&recorder.recording);
+        assert_eq!(r.events.len(), RECENT_EVENTS);
+        assert_eq!(r.dropped, 10);
+        // Every poll still counted in the aggregates.
+        assert_eq!(r.stats[&1].polls, RECENT_EVENTS as u64 + 10);
+    }
+
+    #[test]
+    fn aggregates_are_kept_only_for_the_living() {
+        let recorder = Recorder::new(Duration::from_millis(100));
+        let at = Duration::ZERO;
+        for task in 1..=1000 {
+            let name = Some(format!("t{task}"));
+            recorder.record(at, &EventKind::Spawn { task, name });
+            if task != 7 {
+                recorder.record(at, &poll(task, PollOutcome::Ready, 0));
+            }
+        }
+        recorder.record(at, &poll(7, PollOutcome::Pending, 150));
+        recorder.record(at, &poll(7, PollOutcome::Cancelled, 0));
+        let r = lock(&recorder.recording);
+        assert!(r.stats.is_empty(), "finished tasks leave no aggregates");
+        // The slow poll is remembered by name, in a bounded list.
+        assert_eq!(r.slow.len(), 1);
+        assert_eq!(r.slow[0].name, "t7");
+        assert_eq!(r.slow[0].took, Duration::from_millis(150));
+    }
+}
