@@ -247,9 +247,15 @@ impl Shared {
     /// Record a trace event stamped with the runtime's clock: into the
     /// trace, and through the observer's recorder.
     pub(crate) fn record(&self, kind: EventKind) {
-        if !self.recording {
-            return;
+        if self.recording {
+            self.record_now(kind);
         }
+    }
+
+    /// The work of [`record`](Self::record), kept out of line so that the
+    /// many call sites stay one branch when nothing is recorded.
+    #[inline(never)]
+    fn record_now(&self, kind: EventKind) {
         let at = self.clock.elapsed();
         if let Some(recorder) = &self.observer {
             recorder.record(at, &kind);
@@ -270,6 +276,13 @@ impl Shared {
         if !self.recording {
             return None;
         }
+        self.record_poll_start_now(task)
+    }
+
+    /// The work of [`record_poll_start`](Self::record_poll_start), out of
+    /// line: every poll calls the check, so it must stay one branch.
+    #[inline(never)]
+    fn record_poll_start_now(&self, task: u64) -> Option<usize> {
         // Observed only: the recorder takes the whole poll when it ends.
         let Some(sink) = self.trace.as_ref() else {
             return Some(usize::MAX);
@@ -298,20 +311,7 @@ impl Shared {
         started: Option<std::time::Instant>,
     ) {
         if let Some(recorder) = &self.observer {
-            // When it began, from the reading the poll's timing already made
-            // (reading the clock again would cost as much as a short poll).
-            let at = match started {
-                Some(started) if !self.clock.is_paused() => {
-                    started.saturating_duration_since(self.clock.start())
-                }
-                _ => self.clock.elapsed(),
-            };
-            let kind = EventKind::Poll {
-                task,
-                outcome,
-                took,
-            };
-            recorder.record(at, &kind);
+            self.observe_poll(recorder, task, outcome, took, started);
         }
         if let (Some(sink), true) = (&self.trace, index != usize::MAX) {
             let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
@@ -324,5 +324,32 @@ impl Shared {
                 (*o, *t) = (outcome, took);
             }
         }
+    }
+
+    /// Hand a finished poll to the observer's recorder (out of line: only
+    /// an observed runtime comes here).
+    #[inline(never)]
+    fn observe_poll(
+        &self,
+        recorder: &Recorder,
+        task: u64,
+        outcome: PollOutcome,
+        took: Duration,
+        started: Option<std::time::Instant>,
+    ) {
+        // When it began, from the reading the poll's timing already made
+        // (reading the clock again would cost as much as a short poll).
+        let at = match started {
+            Some(started) if !self.clock.is_paused() => {
+                started.saturating_duration_since(self.clock.start())
+            }
+            _ => self.clock.elapsed(),
+        };
+        let kind = EventKind::Poll {
+            task,
+            outcome,
+            took,
+        };
+        recorder.record(at, &kind);
     }
 }
