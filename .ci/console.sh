@@ -4,7 +4,7 @@
 # page must list the chat's tasks by name and show the deliberately blocking
 # task (`--block-ms 300`) as slow within 5 s. Reuses the chromium,
 # playwright-core and Python setup of .ci/integration.sh (installs it when
-# missing). About 20 s once the example is built.
+# missing). About 15 s once the example is built (45 s with its build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -45,7 +45,7 @@ console=$(sed -n 's/^console on \(http:\/\/[0-9.:]*\/\).*/\1/p' "$log" | head -1
 echo "chat at http://$chat, console at $console"
 
 step "browser: the console names the chat's tasks; the blocker shows up slow"
-timeout 120 target/venv/bin/python tests/python/console_clients.py "ws://$chat/ws" "$ready" 20 &
+timeout 120 target/venv/bin/python tests/python/console_clients.py "ws://$chat/ws" "$ready" 12 &
 clients=$!
 CLIENTS_READY="$ready" timeout 120 node tests/browser/console.mjs "$console" target/browser-console.png
 wait "$clients"
