@@ -183,10 +183,15 @@ async fn updates(watch: Arc<Watch>, hub: SharedHub) {
         let frame = Prepared::text(&text);
         let mut hub = lock(&hub);
         hub.latest = Some(text);
-        // Full: this viewer skips an update. Closed: it left.
-        hub.viewers
-            .retain(|outbox| !matches!(outbox.try_send(frame.clone()), Err(Closed(_))));
+        offer(&mut hub.viewers, &frame);
     }
+}
+
+/// Offer one update to every viewer without waiting: a full outbox (a
+/// browser that reads slowly) skips it; a closed one (a viewer that left)
+/// is dropped from the list.
+fn offer(viewers: &mut Vec<mpsc::Sender<Prepared>>, update: &Prepared) {
+    viewers.retain(|outbox| !matches!(outbox.try_send(update.clone()), Err(Closed(_))));
 }
 
 /// One TCP connection to the console: requests until one upgrades to the feed.
@@ -194,7 +199,7 @@ async fn connection(stream: TcpStream, watch: Arc<Watch>, hub: SharedHub) {
     let mut conn = Connection::new(stream);
     while let Ok(Some(request)) = conn.read_request().await {
         let keep_alive = request.keep_alive();
-        let response = if !token_ok(&watch, &request) {
+        let response = if !token_ok(&watch, &request) || !host_ok(&watch, &request) {
             Response::error(403)
         } else {
             match (request.method.as_str(), request.path_only()) {
@@ -250,6 +255,25 @@ fn token_ok(watch: &Watch, request: &Request) -> bool {
         .split('&')
         .filter_map(|pair| pair.strip_prefix("token="))
         .any(|given| same_bytes(given.as_bytes(), token.as_bytes()))
+}
+
+/// Without a token, the console answers only to a loopback `Host`
+/// (`127.0.0.1:port`, `localhost:port`, `[::1]:port`): a page on another
+/// site that points its own name at 127.0.0.1 (DNS rebinding) is refused.
+fn host_ok(watch: &Watch, request: &Request) -> bool {
+    if watch.token.is_some() {
+        return true;
+    }
+    let host = request.header("host").unwrap_or("");
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Compare without stopping at the first difference, so the time taken
@@ -310,6 +334,53 @@ mod tests {
         assert!(!token_ok(&watch, &request("/", &[])));
         assert!(!token_ok(&watch, &request("/?token=abcdefghijklmno", &[])));
         assert!(!token_ok(&watch, &request("/?token=abcdefghijklmnoq", &[])));
+    }
+
+    #[test]
+    fn a_slow_viewer_skips_updates_and_a_gone_one_is_dropped() {
+        let (slow, mut slow_updates) = mpsc::channel(OUTBOX);
+        let (gone, gone_updates) = mpsc::channel(OUTBOX);
+        drop(gone_updates);
+        let mut viewers = vec![slow, gone];
+        // Ten updates, none read: the slow viewer holds OUTBOX of them, the
+        // rest were skipped — nothing queued beyond, nothing waited for.
+        for n in 0..10 {
+            offer(&mut viewers, &Prepared::text(&format!("update {n}")));
+        }
+        assert_eq!(viewers.len(), 1, "the viewer that left is dropped");
+        let mut held = 0;
+        while slow_updates.try_recv().is_ok() {
+            held += 1;
+        }
+        assert_eq!(held, OUTBOX);
+        // Once it reads again, it gets the next update.
+        offer(&mut viewers, &Prepared::text("update 10"));
+        assert!(slow_updates.try_recv().is_ok());
+    }
+
+    #[test]
+    fn without_a_token_only_a_loopback_host_is_served() {
+        let observer = Runtime::builder()
+            .observe(true)
+            .build()
+            .unwrap()
+            .observer()
+            .unwrap();
+        let watch = Watch {
+            observer,
+            token: None,
+        };
+        for host in [
+            "127.0.0.1:6669",
+            "localhost:6669",
+            "[::1]:6669",
+            "LOCALHOST",
+        ] {
+            assert!(host_ok(&watch, &request("/", &[("Host", host)])), "{host}");
+        }
+        for host in ["evil.example:6669", "10.0.0.1:6669", ""] {
+            assert!(!host_ok(&watch, &request("/", &[("Host", host)])), "{host}");
+        }
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub struct Builder {
     start_paused: bool,
     trace: bool,
     slow_poll_threshold: Option<Duration>,
-    /// Keep what a watcher on another thread reads (`observe.rs`).
+    /// Keep what a watcher on another thread reads (`observe/`).
     observe: bool,
     /// Run on the built runtime, blind (`hooks.rs`).
     start: hooks::StartHooks,

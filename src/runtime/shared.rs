@@ -8,7 +8,7 @@
 //! - the sending end of the **run queue**,
 //! - the **parked** flag and the `mio::Waker` that interrupts a parked loop,
 //! - the clock (so an event stamped on another thread has a time),
-//! - the trace sink, the observer's recorder (`observe.rs`), and the one
+//! - the trace sink, the observer's recorder (`observe/`), and the one
 //!   metric that wakers update (`wakes`).
 
 use std::cell::RefCell;

@@ -94,7 +94,7 @@ impl Core {
         }
         // One clock reading per poll (when timing): each poll starts when the
         // previous one ended. An observed runtime times its polls, and notes
-        // the queue's length here (`observe.rs`).
+        // the queue's length here (`observe/`).
         let mut now = None;
         if self.timing() {
             now = Some(Instant::now());
