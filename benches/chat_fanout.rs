@@ -15,6 +15,11 @@
 //! an evloop thread that only count frames, so the server is what is measured.
 //! Connecting the clients is not timed.
 //!
+//! `evloop+console` is the evloop server on a runtime built with
+//! `.console(..)`, while a headless viewer (a WebSocket client on its own
+//! thread, not a browser, which would compete for the cores) reads the
+//! console's feed: what watching the chat live costs it.
+//!
 //! Run: `cargo bench --bench chat_fanout -- --noplot`.
 
 use std::collections::BTreeMap;
@@ -22,7 +27,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use evloop::websocket::{self, Config, Message, Prepared, WebSocket};
 
 /// Connected clients; each round delivers CLIENTS × CLIENTS lines.
@@ -89,6 +94,7 @@ impl<O: Outbox> Room<O> {
 fn evloop_server(
     ready: std::sync::mpsc::Sender<SocketAddr>,
     stop: evloop::sync::oneshot::Receiver<()>,
+    console: Option<std::sync::mpsc::Sender<SocketAddr>>,
 ) {
     use evloop::net::{TcpListener, TcpStream};
     use evloop::sync::mpsc;
@@ -121,7 +127,15 @@ fn evloop_server(
         room.lock().unwrap().clients.remove(&id);
     }
 
-    evloop::run(async move {
+    let mut builder = evloop::Runtime::builder();
+    if console.is_some() {
+        builder = builder.console("127.0.0.1:0");
+    }
+    let rt = builder.build().unwrap();
+    if let Some(console) = console {
+        console.send(rt.console_addr().unwrap()).unwrap();
+    }
+    rt.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let room: SharedRoom = Arc::new(Mutex::new(Room {
@@ -303,6 +317,24 @@ fn drive_clients(addr: SocketAddr, rounds: u64) -> Duration {
     })
 }
 
+/// A headless viewer of the console: reads every update of the feed (and
+/// parses it, as a page would) until the console goes away.
+fn console_viewer(console: SocketAddr) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        evloop::run(async move {
+            let url = format!("ws://{console}/feed");
+            let mut ws = websocket::connect(&url).await.unwrap();
+            let mut updates = 0;
+            while let Ok(Some(Message::Text(text))) = ws.recv().await {
+                let update: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert!(update["tasks"].is_array());
+                updates += 1;
+            }
+            updates
+        })
+    })
+}
+
 fn chat_fanout(c: &mut Criterion) {
     let mut group = c.benchmark_group("chat_fanout");
     group
@@ -311,15 +343,10 @@ fn chat_fanout(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(15));
     group.throughput(Throughput::Elements((CLIENTS * CLIENTS) as u64));
     group.bench_function("evloop", |b| {
-        b.iter_custom(|rounds| {
-            let (ready, addr) = std::sync::mpsc::channel();
-            let (stop, stopped) = evloop::sync::oneshot::channel();
-            let server = std::thread::spawn(move || evloop_server(ready, stopped));
-            let took = drive_clients(addr.recv().unwrap(), rounds);
-            let _ = stop.send(());
-            server.join().unwrap();
-            took
-        })
+        b.iter_custom(|rounds| evloop_run(false, rounds))
+    });
+    group.bench_function("evloop+console", |b| {
+        b.iter_custom(|rounds| evloop_run(true, rounds))
     });
     group.bench_function("tokio", |b| {
         b.iter_custom(|rounds| {
@@ -335,5 +362,54 @@ fn chat_fanout(c: &mut Criterion) {
     group.finish();
 }
 
+/// One run of the evloop server (with the console and a viewer, or not):
+/// connect the clients, time `rounds` rounds.
+fn evloop_run(console: bool, rounds: u64) -> Duration {
+    let (ready, addr) = std::sync::mpsc::channel();
+    let (stop, stopped) = evloop::sync::oneshot::channel();
+    let (console_tx, console_addr) = std::sync::mpsc::channel();
+    let console_tx = console.then_some(console_tx);
+    let server = std::thread::spawn(move || evloop_server(ready, stopped, console_tx));
+    let viewer = console.then(|| console_viewer(console_addr.recv().unwrap()));
+    let took = drive_clients(addr.recv().unwrap(), rounds);
+    let _ = stop.send(());
+    server.join().unwrap();
+    if let Some(viewer) = viewer {
+        viewer.join().unwrap();
+    }
+    took
+}
+
+/// `CONSOLE_AB=N cargo bench --bench chat_fanout`: console off and on,
+/// alternated N times (3 rounds each), so that a busy machine slows both
+/// alike; prints the median time of a round for each and their ratio.
+fn console_ab(pairs: usize) {
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        off.push(evloop_run(false, 3) / 3);
+        on.push(evloop_run(true, 3) / 3);
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (off, on) = (median(&mut off), median(&mut on));
+    println!(
+        "chat_fanout, {pairs} alternated pairs: a round takes {off:?} console off, {on:?} on; \
+         throughput on/off = {:.3}",
+        off.as_secs_f64() / on.as_secs_f64()
+    );
+}
+
 criterion_group!(benches, chat_fanout);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(pairs) = std::env::var("CONSOLE_AB")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        return console_ab(pairs);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

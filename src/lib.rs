@@ -82,11 +82,15 @@
 //! - [`trace`] — the event model, a text timeline, an SVG picture, Chrome-trace JSON; [`Metrics`].
 //!   It imports nothing from the rest of the crate: the runtime records into it.
 //!
+//! - [`console`] — a live view of a running runtime in the browser, served with the crate's own
+//!   HTTP and WebSocket from its own thread (`Builder::console`, lesson 20).
+//!
 //! The book (`lessons/`) walks through all of it, one numbered example at a time.
 
 #![warn(missing_docs)]
 
 mod blocking;
+pub mod console;
 pub mod fs;
 pub mod http;
 mod io;

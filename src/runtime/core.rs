@@ -287,7 +287,8 @@ impl Core {
         let shown = outcome.unwrap_or(PollOutcome::Ready);
         let Some(started) = started else {
             if let Some(index) = traced {
-                self.shared.record_poll_end(index, shown, Duration::ZERO);
+                self.shared
+                    .record_poll_end(index, id.0, shown, Duration::ZERO, None);
             }
             return (outcome, Duration::ZERO, None);
         };
@@ -297,7 +298,8 @@ impl Core {
             self.counters.longest_poll.set(took);
         }
         if let Some(index) = traced {
-            self.shared.record_poll_end(index, shown, took);
+            self.shared
+                .record_poll_end(index, id.0, shown, took, Some(started));
         }
         (outcome, took, Some(ended))
     }

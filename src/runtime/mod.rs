@@ -13,6 +13,8 @@
 //! - `owned` — the owned-task list: every live task, so dropping the runtime cancels them.
 //! - `handle` — [`Handle`]: the runtime, reachable from any thread.
 //! - `log` — warnings on stderr that never block the loop.
+//! - [`observe`] — watching the loop from another thread: bounded recent events, samples on request.
+//! - `hooks` — start hooks, how parts built on the runtime plug in without being named here.
 //! - `driver` — the leaves a turn composes (the reactor, the timer wheel, the blocking pool);
 //!   they import nothing from here.
 
@@ -20,12 +22,15 @@ pub(crate) mod context;
 pub(crate) mod core;
 pub(crate) mod driver;
 mod handle;
+mod hooks;
 pub mod log;
+pub mod observe;
 mod owned;
 pub(crate) mod shared;
 mod turn;
 
 pub use handle::Handle;
+pub use hooks::StartGuard;
 
 use std::future::Future;
 use std::io;
@@ -79,6 +84,10 @@ pub struct Builder {
     start_paused: bool,
     trace: bool,
     slow_poll_threshold: Option<Duration>,
+    /// Keep what a watcher on another thread reads (`observe/`).
+    observe: bool,
+    /// Run on the built runtime, blind (`hooks.rs`).
+    start: hooks::StartHooks,
 }
 
 impl Default for Builder {
@@ -92,6 +101,8 @@ impl Default for Builder {
             // cost as much as the poll itself. `slow_poll_threshold` turns
             // it on anywhere.
             slow_poll_threshold: cfg!(debug_assertions).then_some(Duration::from_millis(100)),
+            observe: false,
+            start: hooks::StartHooks::default(),
         }
     }
 }
@@ -131,7 +142,28 @@ impl Builder {
         self
     }
 
-    /// Create the runtime: a poller, the run queue, the clock.
+    /// Let other threads watch the loop ([`Runtime::observer`]): the loop
+    /// times its polls, keeps per-task aggregates and a bounded ring of
+    /// recent events, and publishes a [`Sample`](observe::Sample) when a
+    /// watcher asks. Off by default, and then it costs nothing.
+    pub fn observe(mut self, on: bool) -> Builder {
+        self.observe = on;
+        self
+    }
+
+    /// Run `hook` on the runtime once it is built, and keep what it returns
+    /// until the runtime is dropped (then it is dropped first, before the
+    /// tasks are cancelled). If the hook fails, so does `build()`. This is how
+    /// parts built *on* the runtime plug into it, unnamed by it.
+    pub fn on_start<F>(mut self, hook: F) -> Builder
+    where
+        F: Fn(&Runtime) -> io::Result<StartGuard> + Send + Sync + 'static,
+    {
+        self.start.0.push(Arc::new(hook));
+        self
+    }
+
+    /// Create the runtime: a poller, the run queue, the clock; then run the start hooks.
     pub fn build(self) -> io::Result<Runtime> {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let poll = mio::Poll::new()?;
@@ -144,11 +176,28 @@ impl Builder {
         let clock = Clock::new(self.start_paused);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let io = reactor.handle().clone();
-        let shared = Arc::new(Shared::new(sender, unparker, clock, self.trace, id, io));
-        let core = Core::new(shared, receiver, reactor, self.slow_poll_threshold);
-        Ok(Runtime {
+        let recorder = self.observe.then(|| {
+            let slow = self
+                .slow_poll_threshold
+                .unwrap_or(Duration::from_millis(100));
+            Arc::new(observe::Recorder::new(slow))
+        });
+        let shared = Shared::new(sender, unparker, clock, self.trace, recorder, id, io);
+        let core = Core::new(
+            Arc::new(shared),
+            receiver,
+            reactor,
+            self.slow_poll_threshold,
+        );
+        let mut runtime = Runtime {
             core: Rc::new(core),
-        })
+            started: Vec::new(),
+        };
+        for hook in &self.start.0 {
+            let guard = hook(&runtime)?;
+            runtime.started.push(guard);
+        }
+        Ok(runtime)
     }
 }
 
@@ -157,6 +206,8 @@ impl Builder {
 /// A `Runtime` is not `Send`: its loop runs on the thread that made it.
 pub struct Runtime {
     core: Rc<Core>,
+    /// What the start hooks left (see `Builder::on_start`).
+    started: Vec<StartGuard>,
 }
 
 /// What one call of [`Runtime::turn`] did.
@@ -358,6 +409,17 @@ impl Runtime {
         Handle::new(self.core.shared.clone())
     }
 
+    /// A watcher's handle, if the runtime was built with `Builder::observe(true)`.
+    pub fn observer(&self) -> Option<observe::Observer> {
+        let recorder = self.core.shared.observer.clone()?;
+        Some(observe::Observer::new(recorder, self.core.shared.clone()))
+    }
+
+    /// What a start hook left with the runtime, found by its type.
+    pub fn started<T: 'static>(&self) -> Option<&T> {
+        self.started.iter().find_map(|guard| guard.downcast_ref())
+    }
+
     /// The runtime's clock: time since it started (virtual when paused).
     pub fn elapsed(&self) -> Duration {
         self.core.shared.clock.elapsed()
@@ -375,6 +437,8 @@ impl Drop for Runtime {
     /// and dropped afterwards: dropping one may drop a whole task, whose
     /// destructors must find nothing borrowed.
     fn drop(&mut self) {
+        // What the start hooks left goes first (a server started by a hook stops).
+        self.started.clear();
         let core = &self.core;
         let _enter = context::enter_for_drop(core.clone());
         // First the sockets: every task waiting on one is woken (and swept up

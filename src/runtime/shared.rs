@@ -8,7 +8,8 @@
 //! - the sending end of the **run queue**,
 //! - the **parked** flag and the `mio::Waker` that interrupts a parked loop,
 //! - the clock (so an event stamped on another thread has a time),
-//! - the trace sink and the one metric that wakers update (`wakes`).
+//! - the trace sink, the observer's recorder (`observe/`), and the one
+//!   metric that wakers update (`wakes`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use crossbeam_channel::{SendError, Sender};
 
 use super::driver::reactor::IoHandle;
+use super::observe::Recorder;
 use crate::task::header::TaskRef;
 use crate::task::raw::Task;
 use crate::task::TaskId;
@@ -69,6 +71,12 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     /// `Some` when tracing: every event, in the order it happened.
     pub(crate) trace: Option<Mutex<Vec<Event>>>,
+    /// `Some` when observed (`Builder::observe`): aggregates and recent
+    /// events for a watcher on another thread, bounded.
+    pub(crate) observer: Option<Arc<Recorder>>,
+    /// `trace` or `observer` is set: events are recorded. One flag, so the
+    /// hot path still pays one branch when neither is.
+    recording: bool,
     /// Counts wakes that put a task on the queue (a metric).
     pub(crate) wakes: AtomicU64,
     /// `spawn_blocking` jobs not yet finished. While any run, a paused clock
@@ -95,6 +103,7 @@ impl Shared {
         unparker: mio::Waker,
         clock: Clock,
         trace: bool,
+        observer: Option<Arc<Recorder>>,
         id: usize,
         io: Arc<IoHandle>,
     ) -> Shared {
@@ -107,6 +116,8 @@ impl Shared {
             unparker,
             clock,
             trace: trace.then(|| Mutex::new(Vec::new())),
+            recording: trace || observer.is_some(),
+            observer,
             wakes: AtomicU64::new(0),
             blocking_in_flight: AtomicUsize::new(0),
             id,
@@ -227,26 +238,36 @@ impl Shared {
         self.notified.store(false, Ordering::SeqCst);
     }
 
-    /// Is tracing on? One branch on the hot path when it is off.
+    /// Are events recorded (tracing, or observed)? One branch on the hot
+    /// path when they are not.
     #[inline]
     pub(crate) fn tracing(&self) -> bool {
-        self.trace.is_some()
+        self.recording
     }
 
-    /// Record a trace event stamped with the runtime's clock. Inlined, so
-    /// that with the trace off (the default) it is one branch at the caller.
+    /// Record a trace event stamped with the runtime's clock: into the
+    /// trace, and through the observer's recorder. Inlined, so that with
+    /// nothing recorded (the default) it is one branch at the caller.
     #[inline]
     pub(crate) fn record(&self, kind: EventKind) {
-        if let Some(sink) = &self.trace {
-            Self::push_event(sink, self.clock.elapsed(), kind);
+        if self.recording {
+            self.record_now(kind);
         }
     }
 
+    /// The work of [`record`](Self::record), kept out of line so that the
+    /// many call sites stay one branch when nothing is recorded.
     #[inline(never)]
-    fn push_event(sink: &Mutex<Vec<Event>>, at: Duration, kind: EventKind) {
-        sink.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Event { at, kind });
+    fn record_now(&self, kind: EventKind) {
+        let at = self.clock.elapsed();
+        if let Some(recorder) = &self.observer {
+            recorder.record(at, &kind);
+        }
+        if let Some(sink) = &self.trace {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Event { at, kind });
+        }
     }
 
     /// Record the start of a poll; returns where to fill in how it ended.
@@ -255,12 +276,20 @@ impl Shared {
     /// (spawns, wakes) follows it in the timeline, as it did in time.
     #[inline]
     pub(crate) fn record_poll_start(&self, task: u64) -> Option<usize> {
-        let sink = self.trace.as_ref()?;
-        self.push_poll_start(sink, task)
+        if !self.recording {
+            return None;
+        }
+        self.record_poll_start_now(task)
     }
 
+    /// The work of [`record_poll_start`](Self::record_poll_start), out of
+    /// line: every poll calls the check, so it must stay one branch.
     #[inline(never)]
-    fn push_poll_start(&self, sink: &Mutex<Vec<Event>>, task: u64) -> Option<usize> {
+    fn record_poll_start_now(&self, task: u64) -> Option<usize> {
+        // Observed only: the recorder takes the whole poll when it ends.
+        let Some(sink) = self.trace.as_ref() else {
+            return Some(usize::MAX);
+        };
         let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
         let kind = EventKind::Poll {
             task,
@@ -274,9 +303,20 @@ impl Shared {
         Some(events.len() - 1)
     }
 
-    /// Fill in the outcome of the poll recorded at `index`.
-    pub(crate) fn record_poll_end(&self, index: usize, outcome: PollOutcome, took: Duration) {
-        if let Some(sink) = &self.trace {
+    /// Fill in the outcome of the poll of `task` recorded at `index`;
+    /// `started` is when it began, if polls are timed.
+    pub(crate) fn record_poll_end(
+        &self,
+        index: usize,
+        task: u64,
+        outcome: PollOutcome,
+        took: Duration,
+        started: Option<std::time::Instant>,
+    ) {
+        if let Some(recorder) = &self.observer {
+            self.observe_poll(recorder, task, outcome, took, started);
+        }
+        if let (Some(sink), true) = (&self.trace, index != usize::MAX) {
             let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
             if let EventKind::Poll {
                 outcome: o,
@@ -287,5 +327,32 @@ impl Shared {
                 (*o, *t) = (outcome, took);
             }
         }
+    }
+
+    /// Hand a finished poll to the observer's recorder (out of line: only
+    /// an observed runtime comes here).
+    #[inline(never)]
+    fn observe_poll(
+        &self,
+        recorder: &Recorder,
+        task: u64,
+        outcome: PollOutcome,
+        took: Duration,
+        started: Option<std::time::Instant>,
+    ) {
+        // When it began, from the reading the poll's timing already made
+        // (reading the clock again would cost as much as a short poll).
+        let at = match started {
+            Some(started) if !self.clock.is_paused() => {
+                started.saturating_duration_since(self.clock.start())
+            }
+            _ => self.clock.elapsed(),
+        };
+        let kind = EventKind::Poll {
+            task,
+            outcome,
+            took,
+        };
+        recorder.record(at, &kind);
     }
 }

@@ -93,8 +93,13 @@ impl Core {
             return;
         }
         // One clock reading per poll (when timing): each poll starts when the
-        // previous one ended.
-        let mut now = self.timing().then(Instant::now);
+        // previous one ended. An observed runtime times its polls, and notes
+        // the queue's length here (`observe/`).
+        let mut now = None;
+        if self.timing() {
+            now = Some(Instant::now());
+            self.observe_turn(ready_at_start);
+        }
         for _ in 0..ready_at_start {
             match self.shared.pop_local() {
                 Some(task) => now = self.poll_task(task, now, polled.as_deref_mut()),
@@ -193,6 +198,8 @@ impl Core {
                 timeout = Some(Duration::ZERO);
             } else if self.shared.tracing() {
                 self.shared.record(EventKind::Park { timeout });
+                // An idle loop answers a watcher before it sleeps.
+                self.observe_park();
             }
         }
         let polled = self.reactor.poll(timeout);

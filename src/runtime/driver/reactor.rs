@@ -245,6 +245,50 @@ impl IoHandle {
     }
 }
 
+/// One registered source as a live view shows it ([`IoHandle::sources`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SourceInfo {
+    /// The token (`io#N` in the trace).
+    pub(crate) token: usize,
+    /// A read would not block (as far as the reactor knows).
+    pub(crate) readable: bool,
+    /// A write would not block.
+    pub(crate) writable: bool,
+    /// Tasks waiting to read (or accept).
+    pub(crate) readers: usize,
+    /// Tasks waiting for room to write.
+    pub(crate) writers: usize,
+}
+
+impl IoHandle {
+    /// Every registered source, by token, up to `max` of them (a live view
+    /// needs a sample, not a million rows).
+    pub(crate) fn sources(&self, max: usize) -> Vec<SourceInfo> {
+        let sources = lock(&self.sources);
+        let mut out = Vec::new();
+        for (token, io) in sources.slots.iter().enumerate() {
+            let Some(io) = io else { continue };
+            if out.len() == max {
+                break;
+            }
+            let (readable, writable, readers, writers) = io.describe();
+            out.push(SourceInfo {
+                token,
+                readable,
+                writable,
+                readers,
+                writers,
+            });
+        }
+        out
+    }
+
+    /// How many sources are registered.
+    pub(crate) fn source_count(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -227,6 +227,19 @@ impl ScheduledIo {
         out.append(&mut waiters.writers);
     }
 
+    /// Ready to read, ready to write, readers waiting, writers waiting: what
+    /// a live view shows of this source.
+    pub(super) fn describe(&self) -> (bool, bool, usize, usize) {
+        let ready = self.load().ready();
+        let waiters = self.lock();
+        (
+            ready & Direction::Read.ready_mask() != 0,
+            ready & Direction::Write.ready_mask() != 0,
+            waiters.readers.len(),
+            waiters.writers.len(),
+        )
+    }
+
     /// How many wakers wait in `dir` (for tests).
     #[cfg(test)]
     pub(super) fn waiters(&self, dir: Direction) -> usize {

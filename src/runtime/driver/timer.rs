@@ -88,6 +88,12 @@ impl TimerDriver {
             .advance(now, |_key, waker| due.push(waker))
     }
 
+    /// How many timers wait, and how many slots of each level they occupy.
+    pub(crate) fn occupancy(&self) -> (usize, [u32; TimerWheel::<Waker>::LEVELS]) {
+        let wheel = self.wheel.borrow();
+        (wheel.len(), wheel.occupancy())
+    }
+
     /// No timer is waiting.
     pub(crate) fn is_empty(&self) -> bool {
         self.wheel.borrow().is_empty()
