@@ -78,6 +78,8 @@
 //! - [`http`] — a small HTTP/1.1 server and client (parsing by `httparse`).
 //! - [`websocket`] — RFC 6455: handshake, frames, masking, the close handshake; server and client (lessons 15–16).
 //! - `blocking` — [`spawn_blocking`] on the pool; [`fs`] on top of it.
+//! - [`testing`] — seeded schedules: `explore` runs a test under many seeds and replays the
+//!   one that fails; `duplex`, simulated connections (lesson 18).
 //! - [`trace`] — the event model, a text timeline, an SVG picture, Chrome-trace JSON; [`Metrics`].
 //!   It imports nothing from the rest of the crate: the runtime records into it.
 //!
@@ -94,6 +96,7 @@ pub mod net;
 pub mod runtime;
 pub mod sync;
 pub mod task;
+pub mod testing;
 pub mod time;
 pub mod trace;
 pub mod websocket;

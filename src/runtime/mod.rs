@@ -13,6 +13,7 @@
 //! - `owned` — the owned-task list: every live task, so dropping the runtime cancels them.
 //! - `handle` — [`Handle`]: the runtime, reachable from any thread.
 //! - `log` — warnings on stderr that never block the loop.
+//! - `seeded` — [`Builder::seed`]: seeded orders; [`Runtime::try_block_on`]: a hang reported, not waited out.
 //! - `driver` — the leaves a turn composes (the reactor, the timer wheel, the blocking pool);
 //!   they import nothing from here.
 
@@ -22,10 +23,13 @@ pub(crate) mod driver;
 mod handle;
 pub mod log;
 mod owned;
+pub(crate) mod rng;
+mod seeded;
 pub(crate) mod shared;
 mod turn;
 
 pub use handle::Handle;
+pub use seeded::Stalled;
 
 use std::future::Future;
 use std::io;
@@ -79,6 +83,8 @@ pub struct Builder {
     start_paused: bool,
     trace: bool,
     slow_poll_threshold: Option<Duration>,
+    /// `Some`: the order of what is ready at once is drawn from this seed (`seeded.rs`).
+    seed: Option<u64>,
 }
 
 impl Default for Builder {
@@ -92,6 +98,7 @@ impl Default for Builder {
             // cost as much as the poll itself. `slow_poll_threshold` turns
             // it on anywhere.
             slow_poll_threshold: cfg!(debug_assertions).then_some(Duration::from_millis(100)),
+            seed: None,
         }
     }
 }
@@ -133,6 +140,7 @@ impl Builder {
 
     /// Create the runtime: a poller, the run queue, the clock.
     pub fn build(self) -> io::Result<Runtime> {
+        self.check_seed()?;
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let poll = mio::Poll::new()?;
         let reactor = Reactor::new(poll)?;
@@ -145,7 +153,8 @@ impl Builder {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let io = reactor.handle().clone();
         let shared = Arc::new(Shared::new(sender, unparker, clock, self.trace, id, io));
-        let core = Core::new(shared, receiver, reactor, self.slow_poll_threshold);
+        let shuffle = seeded::shuffler(self.seed);
+        let core = Core::new(shared, receiver, reactor, self.slow_poll_threshold, shuffle);
         Ok(Runtime {
             core: Rc::new(core),
         })
@@ -226,6 +235,16 @@ impl Runtime {
     /// If called while this thread is already running an event loop.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self.drive(future, false) {
+            Ok(output) => output,
+            Err(()) => unreachable!("asked never to stop early, the loop runs until the end"),
+        }
+    }
+
+    /// `block_on`'s loop. With `stop_when_stalled`, it returns `Err(())` once
+    /// nothing can ever happen again (see [`Runtime::try_block_on`]).
+    #[track_caller]
+    fn drive<F: Future>(&self, future: F, stop_when_stalled: bool) -> Result<F::Output, ()> {
         let _enter = self.enter_loop();
         let mut future = std::pin::pin!(future);
         let waker = futures_task::waker(Arc::new(MainWaker(self.core.shared.clone())));
@@ -243,10 +262,13 @@ impl Runtime {
             let opts = TurnOptions {
                 main: Some(&mut poll_main),
                 record: false,
-                never_park_forever: false,
+                never_park_forever: stop_when_stalled,
             };
             if self.core.turn(opts).main_done {
-                return output.take().expect("main future finished");
+                return Ok(output.take().expect("main future finished"));
+            }
+            if stop_when_stalled && self.core.stalled() {
+                return Err(());
             }
         }
     }

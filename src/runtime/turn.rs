@@ -92,6 +92,9 @@ impl Core {
         if ready_at_start == 0 {
             return;
         }
+        // Seeded: these tasks, in an order drawn from the seed (`seeded.rs`).
+        // Unseeded: one branch, and first in, first out.
+        self.shuffle_ready();
         // One clock reading per poll (when timing): each poll starts when the
         // previous one ended.
         let mut now = self.timing().then(Instant::now);
@@ -144,7 +147,7 @@ impl Core {
     }
 
     /// No task, timer, socket or blocking job exists that could ever make progress.
-    fn nothing_can_happen(&self) -> bool {
+    pub(super) fn nothing_can_happen(&self) -> bool {
         !self.has_ready_work()
             && self.timers.is_empty()
             && !self.reactor.has_sources()
@@ -213,6 +216,7 @@ impl Core {
                     writable: event.writable,
                 })
             },
+            |wakeups| self.shuffle(wakeups), // seeded: the events of this poll in any order
             |token, waker| {
                 self.activity.set(Activity::Io(token));
                 wake_contained(waker);
@@ -258,6 +262,8 @@ impl Core {
                 to: clock.elapsed(),
             });
         }
+        // Seeded: timers due together fire in any order (`seeded.rs`).
+        self.shuffle(&mut due);
         // The wheel is released: a woken task may set a new timer while we wake the rest.
         self.activity.set(Activity::Timers);
         // One at a time, each contained: a waker that panics must not take
