@@ -220,12 +220,13 @@ impl DuplexStream {
     }
 
     /// Fault: nothing this end sends arrives before `duration` from now, as
-    /// on a congested or flapping link. Packets already on the way wait too.
+    /// on a congested or flapping link. Packets still on the way wait too;
+    /// what already arrived stays readable.
     pub fn stall(&self, duration: Duration) {
-        let until = Instant::now() + duration;
+        let now = Instant::now();
         let waker = {
             let mut wire = lock(&self.outgoing);
-            wire.stall(until);
+            wire.stall(now, now + duration);
             wire.read_waker.take() // the peer re-arms its timer for the new time
         };
         waker.map(Waker::wake);

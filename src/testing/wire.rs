@@ -42,7 +42,7 @@ pub(super) struct Wire {
     pub(super) reset: bool,
     /// The reader was dropped: writes fail with `BrokenPipe`.
     pub(super) reader_gone: bool,
-    /// Nothing arrives before this (an injected stall).
+    /// Nothing sent before this arrives before it (an injected stall).
     stalled_until: Option<Instant>,
     /// Bytes the writer may still send before it vanishes (an injected fault).
     pub(super) vanish_after: Option<usize>,
@@ -71,6 +71,7 @@ impl Wire {
     /// packet ahead of it, whichever is later).
     pub(super) fn send(&mut self, data: &[u8], arrives: Instant) {
         let arrives = self.last_arrival.map_or(arrives, |last| arrives.max(last));
+        let arrives = self.stalled_until.map_or(arrives, |until| arrives.max(until));
         self.last_arrival = Some(arrives);
         self.queued += data.len();
         self.packets.push_back(Packet {
@@ -80,11 +81,9 @@ impl Wire {
         });
     }
 
-    /// When the first packet not yet read arrives (a stall pushes it back);
-    /// `None` if nothing is on the wire.
+    /// When the first packet not yet read arrives; `None` if nothing is on the wire.
     pub(super) fn next_arrival(&self) -> Option<Instant> {
-        let front = self.packets.front()?.arrives;
-        Some(self.stalled_until.map_or(front, |until| front.max(until)))
+        Some(self.packets.front()?.arrives)
     }
 
     /// Copy what has arrived by `now` into `buf`; how many bytes.
@@ -107,8 +106,15 @@ impl Wire {
         n
     }
 
-    /// Hold every delivery until `until`.
-    pub(super) fn stall(&mut self, until: Instant) {
+    /// Hold every delivery not yet arrived by `now` until `until`, and every
+    /// packet sent before then. What arrived already stays readable.
+    pub(super) fn stall(&mut self, now: Instant, until: Instant) {
         self.stalled_until = Some(self.stalled_until.map_or(until, |s| s.max(until)));
+        for packet in self.packets.iter_mut().filter(|p| p.arrives > now) {
+            packet.arrives = packet.arrives.max(until);
+        }
+        if let Some(last) = &mut self.last_arrival {
+            *last = (*last).max(until);
+        }
     }
 }
