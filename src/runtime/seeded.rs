@@ -139,13 +139,13 @@ pub(super) fn shuffler(seed: Option<u64>) -> Shuffler {
 
 impl Core {
     /// Put `items` in the seeded order, or leave them in FIFO order when the
-    /// runtime has no seed. The one branch the unseeded loop pays per batch.
+    /// runtime has no seed: the one branch the unseeded loop pays per batch.
+    /// The shuffling itself is out of line, so the loop around this call
+    /// compiles as it would without it.
     #[inline]
     pub(super) fn shuffle<T>(&self, items: &mut [T]) {
         if let Some(rng) = &self.shuffle {
-            if items.len() > 1 {
-                rng.borrow_mut().shuffle(items);
-            }
+            shuffle_with(rng, items);
         }
     }
 
@@ -154,8 +154,7 @@ impl Core {
     #[inline]
     pub(super) fn shuffle_ready(&self) {
         if let Some(rng) = &self.shuffle {
-            self.shared
-                .with_local(|ready| rng.borrow_mut().shuffle(ready));
+            self.shared.with_local(|ready| shuffle_with(rng, ready));
         }
     }
 
@@ -163,4 +162,10 @@ impl Core {
     pub(super) fn stalled(&self) -> bool {
         self.shared.clock.is_paused() && self.nothing_can_happen()
     }
+}
+
+#[cold]
+#[inline(never)]
+fn shuffle_with<T>(rng: &RefCell<Rng>, items: &mut [T]) {
+    rng.borrow_mut().shuffle(items);
 }
