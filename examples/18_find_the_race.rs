@@ -109,7 +109,11 @@ impl Ledger {
 // ANCHOR: racy
 /// Check, await, act: the race. Between the check and the act, the `.await`
 /// lets every other task run — and one of them may withdraw too.
-pub async fn withdraw_racy(account: &Account, ledger: &Ledger, amount: u64) -> Result<u64, Refused> {
+pub async fn withdraw_racy(
+    account: &Account,
+    ledger: &Ledger,
+    amount: u64,
+) -> Result<u64, Refused> {
     let balance = account.balance(); // check
     if balance < amount {
         return Err(Refused { balance, amount });
@@ -123,7 +127,11 @@ pub async fn withdraw_racy(account: &Account, ledger: &Ledger, amount: u64) -> R
 // ANCHOR: fixed
 /// The fix: check and act with no `.await` between them (take the money,
 /// then write it down). Nothing can run in a gap that is not there.
-pub async fn withdraw_fixed(account: &Account, ledger: &Ledger, amount: u64) -> Result<u64, Refused> {
+pub async fn withdraw_fixed(
+    account: &Account,
+    ledger: &Ledger,
+    amount: u64,
+) -> Result<u64, Refused> {
     let left = account.take(amount)?; // check and act, one step
     ledger.record(amount).await;
     Ok(left)
@@ -223,15 +231,24 @@ fn main() {
         return;
     }
     // 1. FIFO, the order every unseeded run takes: it passes.
-    let rt = evloop::Runtime::builder().start_paused(true).build().expect("a runtime");
+    let rt = evloop::Runtime::builder()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
     println!("FIFO order:   {:?}", rt.block_on(two_customers(Bank::Racy)));
     // 2. Exploring: the first seed whose order breaks it.
     let failure = Explore::new(1_000)
         .name("find_the_race")
         .run(|_| two_customers(Bank::Racy))
         .expect_err("some order breaks the racy bank");
-    println!("exploring:    seed {} fails after {} seed(s): {}", failure.seed, failure.seeds_tried, failure.kind);
-    println!("replay with:  EVLOOP_SEED={} cargo test find_the_race", failure.seed);
+    println!(
+        "exploring:    seed {} fails after {} seed(s): {}",
+        failure.seed, failure.seeds_tried, failure.kind
+    );
+    println!(
+        "replay with:  EVLOOP_SEED={} cargo test find_the_race",
+        failure.seed
+    );
     if args.iter().any(|a| a == "--trace") {
         print!("{}", failure.timeline);
     }
@@ -240,5 +257,8 @@ fn main() {
     let seeds = Explore::new(10_000)
         .run(|_| two_customers(Bank::Fixed))
         .expect("the fixed bank holds under every order");
-    println!("fixed:        {seeds} seeds pass ({:.2} s)", start.elapsed().as_secs_f64());
+    println!(
+        "fixed:        {seeds} seeds pass ({:.2} s)",
+        start.elapsed().as_secs_f64()
+    );
 }

@@ -62,6 +62,7 @@
 //! | — | [`Builder::trace`], [`Runtime::trace`]: every spawn, poll, wake, timer, I/O event |
 //! | — | [`Builder::start_paused`]: a virtual clock for exact, instant timing tests |
 //! | — | [`Runtime::spawn`] + [`Runtime::turn`]: step the loop one turn at a time |
+//! | — | [`Builder::seed`], [`testing::explore`]: run a test under many orders, replay the one that fails |
 //!
 //! ## Layout
 //!

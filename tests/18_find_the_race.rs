@@ -6,9 +6,9 @@
 #[allow(dead_code)]
 mod ex18;
 
-use ex18::{two_customers, Bank};
 use evloop::testing::{explore, Explore, FailureKind};
 use evloop::Runtime;
+use ex18::{two_customers, Bank};
 
 /// A paused runtime, seeded if `seed` is given, with the bank's run queued.
 fn bank(seed: Option<u64>, which: Bank) -> (Runtime, evloop::JoinHandle<Result<(), String>>) {
@@ -55,8 +55,8 @@ fn a_seed_finds_the_order_that_breaks_it_and_replays_it() {
     assert_eq!(rt.turn().polled, ["bank"]);
     rt.turn(); // Alice checks and waits for the ledger; Bob waits for his login (any order)
     rt.turn(); // the ledger and the login service answer (any order)
-    // Turn 4, as this seed orders it: Bob first. He checks *before* Alice
-    // stores her result, sees 100, and is paid too.
+               // Turn 4, as this seed orders it: Bob first. He checks *before* Alice
+               // stores her result, sees 100, and is paid too.
     assert_eq!(rt.turn().polled, ["bob", "alice"]);
     let verdict = rt.block_on(run).unwrap();
     assert_eq!(verdict.unwrap_err(), *why);
@@ -83,7 +83,10 @@ fn explore_panics_with_the_replay_line() {
     })
     .expect_err("the racy bank fails");
     let report = report.downcast_ref::<String>().expect("a report");
-    let replay_lines = report.lines().filter(|l| l.contains("EVLOOP_SEED=")).count();
+    let replay_lines = report
+        .lines()
+        .filter(|l| l.contains("EVLOOP_SEED="))
+        .count();
     assert_eq!(replay_lines, 1, "one line to replay it:\n{report}");
     assert!(report.contains("cargo test find_the_race"));
     assert!(report.contains("poll   bob"), "and the timeline:\n{report}");

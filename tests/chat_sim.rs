@@ -90,7 +90,11 @@ async fn chat(seed: u64, vanishing: bool) -> Result<(), String> {
         }
     }
     let heard = first.unwrap_or_default();
-    if heard.len() != speakers || heard.iter().any(|l| l.contains("hello from 7") && vanishing) {
+    if heard.len() != speakers
+        || heard
+            .iter()
+            .any(|l| l.contains("hello from 7") && vanishing)
+    {
         return Err(format!("heard {} hellos", heard.len()));
     }
     Ok(())

@@ -93,14 +93,22 @@ fn connections_interleave_differently_under_different_seeds() {
     };
     let winners: Vec<u8> = (0..40).map(winner).collect();
     assert!(winners.contains(&1) && winners.contains(&2), "{winners:?}");
-    assert_eq!(winners, (0..40).map(winner).collect::<Vec<_>>(), "and replayable");
+    assert_eq!(
+        winners,
+        (0..40).map(winner).collect::<Vec<_>>(),
+        "and replayable"
+    );
 }
 
 #[test]
 fn a_full_connection_makes_the_writer_wait_for_the_reader() {
     paused(1).block_on(async {
         let (mut a, mut b) = duplex(8);
-        assert_eq!(a.write(b"0123456789").await.unwrap(), 8, "only the room left");
+        assert_eq!(
+            a.write(b"0123456789").await.unwrap(),
+            8,
+            "only the room left"
+        );
         let reader = evloop::spawn(async move {
             sleep(50 * MS).await;
             let mut buf = [0; 10];
@@ -122,15 +130,24 @@ fn a_peer_that_vanishes_mid_message_leaves_a_prefix_then_a_reset() {
         // The write that crosses the limit sends its first part only...
         assert_eq!(a.write(b"hello, world").await.unwrap(), 5);
         // ...and nothing works on the vanished end any more.
-        assert_eq!(a.write(b"!").await.unwrap_err().kind(), ErrorKind::BrokenPipe);
+        assert_eq!(
+            a.write(b"!").await.unwrap_err().kind(),
+            ErrorKind::BrokenPipe
+        );
         let mut buf = [0; 1];
-        assert_eq!(a.read(&mut buf).await.unwrap_err().kind(), ErrorKind::BrokenPipe);
+        assert_eq!(
+            a.read(&mut buf).await.unwrap_err().kind(),
+            ErrorKind::BrokenPipe
+        );
         // The peer gets what left before it died, then a reset (not a clean end).
         let mut got = [0; 12];
         let error = b.read_exact(&mut got).await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
         assert_eq!(&got[..5], b"hello");
-        assert_eq!(b.write(b"?").await.unwrap_err().kind(), ErrorKind::BrokenPipe);
+        assert_eq!(
+            b.write(b"?").await.unwrap_err().kind(),
+            ErrorKind::BrokenPipe
+        );
     });
 }
 

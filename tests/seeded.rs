@@ -75,23 +75,35 @@ fn the_same_seed_gives_the_same_trace_byte_for_byte() {
         distinct.insert(first);
     }
     // And the seed does choose: many different runs among the 1,000.
-    assert!(distinct.len() > 100, "only {} distinct runs", distinct.len());
+    assert!(
+        distinct.len() > 100,
+        "only {} distinct runs",
+        distinct.len()
+    );
 }
 
 #[test]
 fn without_a_seed_the_order_is_first_in_first_out() {
     let workers = |order: Vec<String>| -> Vec<String> {
-        order.into_iter().filter(|w| w.starts_with("worker")).collect()
+        order
+            .into_iter()
+            .filter(|w| w.starts_with("worker"))
+            .collect()
     };
     let (timeline, order) = traced_run(None);
     // By deadline (0 and 2 at 1 ms, 1 and 3 at 2 ms), then in spawn order.
-    assert_eq!(workers(order), ["worker-0", "worker-2", "worker-1", "worker-3"]);
+    assert_eq!(
+        workers(order),
+        ["worker-0", "worker-2", "worker-1", "worker-3"]
+    );
     assert_eq!(timeline, traced_run(None).0, "and the same every time");
     // A seed may put worker-2 before worker-0 (due in the same tick), never
     // worker-1 before worker-0 (a tick later).
     let seeded: Vec<Vec<String>> = (0..50).map(|s| workers(traced_run(Some(s)).1)).collect();
     assert!(seeded.iter().any(|o| o[..2] == ["worker-2", "worker-0"]));
-    assert!(seeded.iter().all(|o| o[..2].iter().all(|w| w == "worker-0" || w == "worker-2")));
+    assert!(seeded
+        .iter()
+        .all(|o| o[..2].iter().all(|w| w == "worker-0" || w == "worker-2")));
 }
 
 #[test]
@@ -128,8 +140,14 @@ fn a_hang_is_reported_with_the_waiting_tasks() {
     assert_eq!(names, ["alice", "bob"]);
     let report = failure.to_string();
     assert!(report.contains("hang at 0.000s"), "{report}");
-    assert!(report.contains("`alice` (task-1) waits on a channel"), "{report}");
-    assert!(report.contains("EVLOOP_SEED=0 cargo test deadlock"), "{report}");
+    assert!(
+        report.contains("`alice` (task-1) waits on a channel"),
+        "{report}"
+    );
+    assert!(
+        report.contains("EVLOOP_SEED=0 cargo test deadlock"),
+        "{report}"
+    );
     assert!(failure.replay.is_none(), "a deadlock replays exactly");
 }
 
@@ -151,7 +169,9 @@ fn a_body_that_is_not_deterministic_is_caught_on_replay() {
     assert!(matches!(failure.kind, FailureKind::Check(_)));
     let how = failure.replay.as_deref().expect("the replay differs");
     assert_eq!(how, "the first run failed, the replay passed");
-    assert!(failure.to_string().contains("the body is not deterministic"));
+    assert!(failure
+        .to_string()
+        .contains("the body is not deterministic"));
 }
 
 #[test]
@@ -183,7 +203,10 @@ fn explore_stops_at_the_first_failing_seed_and_reports_it() {
     let timeline = &failure.timeline;
     let second = timeline.find("poll   second").expect("second polled");
     let first = timeline.find("poll   first").expect("first polled");
-    assert!(second < first, "the timeline shows the failing order:\n{timeline}");
+    assert!(
+        second < first,
+        "the timeline shows the failing order:\n{timeline}"
+    );
     // Replaying that seed alone fails the same way.
     let again = Explore::new(1)
         .first_seed(failure.seed)

@@ -58,6 +58,7 @@ impl Rng {
         ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
     }
 
+    // ANCHOR: shuffle
     /// Put `items` in a random order (Fisher–Yates: each of the n! orders is
     /// equally likely). One draw per item; a slice of 0 or 1 draws nothing.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
@@ -66,6 +67,7 @@ impl Rng {
             items.swap(i, j);
         }
     }
+    // ANCHOR_END: shuffle
 }
 
 #[cfg(test)]

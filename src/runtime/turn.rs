@@ -86,15 +86,15 @@ impl Core {
         // Wakes from other threads wait in the injector: they join the local
         // queue now, behind the wakes made on this thread.
         self.take_injected();
+        // Seeded: the ready tasks, in an order drawn from the seed (`seeded.rs`).
+        // Unseeded: one branch, and first in, first out.
+        self.shuffle_ready();
         // Count first: tasks woken while we poll join the queue *behind* this
         // many, and are left for the next turn.
         let ready_at_start = self.shared.local_len();
         if ready_at_start == 0 {
             return;
         }
-        // Seeded: these tasks, in an order drawn from the seed (`seeded.rs`).
-        // Unseeded: one branch, and first in, first out.
-        self.shuffle_ready();
         // One clock reading per poll (when timing): each poll starts when the
         // previous one ended.
         let mut now = self.timing().then(Instant::now);

@@ -106,14 +106,20 @@ impl Network {
 
     /// Each packet takes between `min` and `max` to arrive (whole milliseconds).
     pub fn latency(mut self, min: Duration, max: Duration) -> Network {
-        assert!(min <= max, "Network::latency: min ({min:?}) > max ({max:?})");
+        assert!(
+            min <= max,
+            "Network::latency: min ({min:?}) > max ({max:?})"
+        );
         (self.min, self.max) = (min, max);
         self
     }
 
     /// Bytes one direction holds before its writer waits for the reader.
     pub fn capacity(mut self, bytes: usize) -> Network {
-        assert!(bytes > 0, "Network::capacity: a connection must hold a byte");
+        assert!(
+            bytes > 0,
+            "Network::capacity: a connection must hold a byte"
+        );
         self.capacity = bytes;
         self
     }
@@ -229,7 +235,7 @@ impl DuplexStream {
             wire.stall(now, now + duration);
             wire.read_waker.take() // the peer re-arms its timer for the new time
         };
-        waker.map(Waker::wake);
+        wake(waker);
     }
     // ANCHOR_END: faults
 
@@ -263,7 +269,7 @@ impl DuplexStream {
                 let freed = (n > 0).then(|| wire.write_waker.take()).flatten();
                 (result, freed)
             };
-            freed.map(Waker::wake);
+            wake(freed);
             match result {
                 Ok(n) => return Poll::Ready(Ok(n)),
                 Err(None) => {
@@ -328,7 +334,7 @@ impl DuplexStream {
             wire.send(&buf[..n], arrives);
             (n, wire.vanish_after == Some(0), wire.read_waker.take())
         };
-        reader.map(Waker::wake);
+        wake(reader);
         if gone {
             // The process died right after these bytes left.
             self.vanish();
@@ -349,8 +355,8 @@ impl DuplexStream {
             wire.reader_gone = true;
             wire.write_waker.take()
         };
-        reader.map(Waker::wake);
-        writer.map(Waker::wake);
+        wake(reader);
+        wake(writer);
     }
 
     fn has_vanished(&self) -> bool {
@@ -363,7 +369,7 @@ impl DuplexStream {
             wire.closed = true;
             wire.read_waker.take()
         };
-        waker.map(Waker::wake);
+        wake(waker);
     }
 }
 
@@ -382,7 +388,7 @@ impl Drop for DuplexStream {
             wire.reader_gone = true;
             wire.write_waker.take()
         };
-        waker.map(Waker::wake);
+        wake(waker);
     }
 }
 
@@ -397,7 +403,11 @@ impl AsyncRead for DuplexStream {
 }
 
 impl AsyncWrite for DuplexStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.get_mut().poll_write_here(cx, buf)
     }
 
@@ -413,4 +423,11 @@ impl AsyncWrite for DuplexStream {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Wake a waker taken out of a wire, if there was one (after the lock is gone).
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
 }

@@ -94,9 +94,10 @@ impl Explore {
         self
     }
 
-    /// Run the seeds; `Ok(n)` if all `n` passed, or the first failure. Reads
+    /// Run the seeds; `Ok(n)` if all `n` passed, or the first failure (boxed:
+    /// it carries a whole timeline). Reads
     /// no environment variable: what it runs is what you asked for.
-    pub fn run<F, Fut>(&self, body: F) -> Result<u64, Failure>
+    pub fn run<F, Fut>(&self, body: F) -> Result<u64, Box<Failure>>
     where
         F: Fn(u64) -> Fut,
         Fut: Future,
@@ -110,14 +111,14 @@ impl Explore {
             let (again, timeline) = run_once(&body, seed, true);
             let (_, timeline_2) = run_once(&body, seed, true);
             let replay = compare(again.as_ref(), &timeline, &timeline_2);
-            return Err(Failure {
+            return Err(Box::new(Failure {
                 seed,
                 seeds_tried: i as u64 + 1,
                 kind,
                 timeline,
                 replay,
                 name: self.test_name(),
-            });
+            }));
         }
         Ok(self.seeds)
     }
@@ -144,12 +145,12 @@ impl Explore {
     }
 
     fn test_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| {
-            match std::thread::current().name() {
+        self.name
+            .clone()
+            .unwrap_or_else(|| match std::thread::current().name() {
                 Some(name) if name != "main" => name.to_string(),
                 _ => "<test name>".to_string(),
-            }
-        })
+            })
     }
 }
 
@@ -225,7 +226,11 @@ impl fmt::Display for Failure {
             "explore: seed {} failed (after {} seed(s)): {}",
             self.seed, self.seeds_tried, self.kind
         )?;
-        writeln!(f, "replay it with:  {SEED_VAR}={} cargo test {}", self.seed, self.name)?;
+        writeln!(
+            f,
+            "replay it with:  {SEED_VAR}={} cargo test {}",
+            self.seed, self.name
+        )?;
         if let Some(how) = &self.replay {
             writeln!(
                 f,
@@ -277,7 +282,11 @@ where
         Ok(Err(stalled)) => Some(FailureKind::Hang(stalled)),
         Err(payload) => Some(FailureKind::Panic(panic_text(payload.as_ref()))),
     };
-    let timeline = if trace { rt.trace().timeline() } else { String::new() };
+    let timeline = if trace {
+        rt.trace().timeline()
+    } else {
+        String::new()
+    };
     // Dropping the runtime cancels what is left; a destructor's panic is the
     // body's bug too, but the run's verdict is already in.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(rt)));

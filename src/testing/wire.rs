@@ -71,7 +71,9 @@ impl Wire {
     /// packet ahead of it, whichever is later).
     pub(super) fn send(&mut self, data: &[u8], arrives: Instant) {
         let arrives = self.last_arrival.map_or(arrives, |last| arrives.max(last));
-        let arrives = self.stalled_until.map_or(arrives, |until| arrives.max(until));
+        let arrives = self
+            .stalled_until
+            .map_or(arrives, |until| arrives.max(until));
         self.last_arrival = Some(arrives);
         self.queued += data.len();
         self.packets.push_back(Packet {
