@@ -36,7 +36,7 @@ use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+
 use std::time::Duration;
 
 use futures_task::ArcWake;
@@ -235,41 +235,10 @@ impl Runtime {
     /// If called while this thread is already running an event loop.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        // The loop itself is `drive` (`seeded.rs`), shared with `try_block_on`.
         match self.drive(future, false) {
             Ok(output) => output,
             Err(()) => unreachable!("asked never to stop early, the loop runs until the end"),
-        }
-    }
-
-    /// `block_on`'s loop. With `stop_when_stalled`, it returns `Err(())` once
-    /// nothing can ever happen again (see [`Runtime::try_block_on`]).
-    #[track_caller]
-    fn drive<F: Future>(&self, future: F, stop_when_stalled: bool) -> Result<F::Output, ()> {
-        let _enter = self.enter_loop();
-        let mut future = std::pin::pin!(future);
-        let waker = futures_task::waker(Arc::new(MainWaker(self.core.shared.clone())));
-        let mut cx = Context::from_waker(&waker);
-        self.core.shared.main_woken.store(true, Ordering::Release);
-        let mut output = None;
-        loop {
-            let mut poll_main = || match future.as_mut().poll(&mut cx) {
-                Poll::Ready(value) => {
-                    output = Some(value);
-                    true
-                }
-                Poll::Pending => false,
-            };
-            let opts = TurnOptions {
-                main: Some(&mut poll_main),
-                record: false,
-                never_park_forever: stop_when_stalled,
-            };
-            if self.core.turn(opts).main_done {
-                return Ok(output.take().expect("main future finished"));
-            }
-            if stop_when_stalled && self.core.stalled() {
-                return Err(());
-            }
         }
     }
 

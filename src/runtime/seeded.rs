@@ -18,18 +18,27 @@
 //! the clock is virtual, the same seed replays the same run, byte for byte.
 //! `evloop::testing::explore` tries many seeds and names the one that fails.
 //!
+//! `block_on`'s loop lives here too (`drive`), since `try_block_on` is the
+//! same loop with one more question after each turn: can anything still
+//! happen?
+//!
 //! Without a seed the cost is one branch per step (an `Option` checked once
 //! when step 1 snapshots the ready tasks, once per timer batch, once per batch
 //! of I/O events), never one per task.
 
 use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
 use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::core::Core;
 use super::rng::Rng;
-use super::{Builder, Runtime};
+use super::turn::TurnOptions;
+use super::{Builder, MainWaker, Runtime};
 use crate::task::{TaskInfo, WaitReason};
 
 impl Builder {
@@ -92,6 +101,42 @@ impl Runtime {
             at: self.elapsed(),
             tasks: self.tasks(),
         })
+    }
+
+    /// `block_on`'s loop. With `stop_when_stalled`, it returns `Err(())` once
+    /// nothing can ever happen again (see [`Runtime::try_block_on`]).
+    #[track_caller]
+    pub(super) fn drive<F: Future>(
+        &self,
+        future: F,
+        stop_when_stalled: bool,
+    ) -> Result<F::Output, ()> {
+        let _enter = self.enter_loop();
+        let mut future = std::pin::pin!(future);
+        let waker = futures_task::waker(Arc::new(MainWaker(self.core.shared.clone())));
+        let mut cx = Context::from_waker(&waker);
+        self.core.shared.main_woken.store(true, Ordering::Release);
+        let mut output = None;
+        loop {
+            let mut poll_main = || match future.as_mut().poll(&mut cx) {
+                Poll::Ready(value) => {
+                    output = Some(value);
+                    true
+                }
+                Poll::Pending => false,
+            };
+            let opts = TurnOptions {
+                main: Some(&mut poll_main),
+                record: false,
+                never_park_forever: stop_when_stalled,
+            };
+            if self.core.turn(opts).main_done {
+                return Ok(output.take().expect("main future finished"));
+            }
+            if stop_when_stalled && self.core.stalled() {
+                return Err(());
+            }
+        }
     }
 }
 

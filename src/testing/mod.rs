@@ -22,8 +22,10 @@
 
 mod duplex;
 mod explore;
+mod network;
 mod wire;
 
-pub use self::duplex::{duplex, DuplexStream, Network, DEFAULT_CAPACITY};
+pub use self::duplex::DuplexStream;
 pub use self::explore::{explore, Explore, Failure, FailureKind, Outcome};
+pub use self::network::{duplex, Network, DEFAULT_CAPACITY};
 pub use crate::runtime::rng::Rng;
