@@ -152,6 +152,39 @@ fn a_hang_is_reported_with_the_waiting_tasks() {
 }
 
 #[test]
+fn a_wait_beside_a_ticking_timer_is_reported_at_the_time_limit() {
+    // The body waits for a message that never comes, while a heartbeat
+    // keeps the clock moving: never stalled, never done. Not a frozen test:
+    // a hang at the limit, with the tasks named.
+    let failure = Explore::new(3)
+        .time_limit(Duration::from_secs(60))
+        .run(|_| async {
+            let (_keep, mut never) = mpsc::channel::<()>(1);
+            TaskBuilder::new().name("heartbeat").spawn(async {
+                let mut beat = evloop::time::interval(Duration::from_secs(1));
+                loop {
+                    beat.tick().await;
+                }
+            });
+            never.recv().await;
+        })
+        .unwrap_err();
+    let FailureKind::Hang(stalled) = &failure.kind else {
+        panic!("expected a hang, got {}", failure.kind)
+    };
+    assert_eq!(stalled.limit, Some(Duration::from_secs(60)));
+    assert_eq!(
+        stalled.at,
+        Duration::from_secs(61),
+        "the first tick past the limit"
+    );
+    assert_eq!(stalled.tasks[0].name, "heartbeat");
+    assert!(failure
+        .to_string()
+        .contains("not done after 61.000s of virtual time"));
+}
+
+#[test]
 fn a_body_that_is_not_deterministic_is_caught_on_replay() {
     // State kept from one run to the next (here a static; a real clock or a
     // real socket does the same): the replay is not the run that failed.

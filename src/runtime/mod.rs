@@ -236,9 +236,9 @@ impl Runtime {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         // The loop itself is `drive` (`seeded.rs`), shared with `try_block_on`.
-        match self.drive(future, false) {
+        match self.drive(future, None) {
             Ok(output) => output,
-            Err(()) => unreachable!("asked never to stop early, the loop runs until the end"),
+            Err(_) => unreachable!("asked never to stop early, the loop runs until the end"),
         }
     }
 

@@ -95,22 +95,46 @@ impl Runtime {
     /// assert!(stalled.to_string().contains("nothing can happen"));
     /// ```
     #[track_caller]
-    pub fn try_block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output, Stalled> {
-        let stop = self.core.shared.clock.is_paused();
-        self.drive(future, stop).map_err(|()| Stalled {
+    pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, Stalled> {
+        self.try_block_on_within(Duration::MAX, future)
+    }
+
+    /// [`try_block_on`](Runtime::try_block_on), which also gives up once the
+    /// paused clock passes `limit` with `future` not done: a run whose timers
+    /// keep ticking (a keepalive, an `interval`) never stalls, yet may wait
+    /// for ever for something that never comes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = evloop::Runtime::builder().start_paused(true).build().unwrap();
+    /// let mut ticks = evloop::time::interval(Duration::from_secs(1));
+    /// let forever = async move { loop { ticks.tick().await; } };
+    /// let stalled = rt.try_block_on_within(Duration::from_secs(60), forever).unwrap_err();
+    /// assert_eq!(stalled.limit, Some(Duration::from_secs(60)));
+    /// ```
+    #[track_caller]
+    pub fn try_block_on_within<F: Future>(
+        &self,
+        limit: Duration,
+        future: F,
+    ) -> Result<F::Output, Stalled> {
+        let watch = self.core.shared.clock.is_paused().then_some(limit);
+        self.drive(future, watch).map_err(|passed| Stalled {
             at: self.elapsed(),
             tasks: self.tasks(),
+            limit: passed.then_some(limit),
         })
     }
 
-    /// `block_on`'s loop. With `stop_when_stalled`, it returns `Err(())` once
-    /// nothing can ever happen again (see [`Runtime::try_block_on`]).
+    /// `block_on`'s loop. With `watch: Some(limit)`, it returns `Err` once
+    /// nothing can ever happen again (`false`), or once the clock passed
+    /// `limit` (`true`); see [`Runtime::try_block_on`].
     #[track_caller]
     pub(super) fn drive<F: Future>(
         &self,
         future: F,
-        stop_when_stalled: bool,
-    ) -> Result<F::Output, ()> {
+        watch: Option<Duration>,
+    ) -> Result<F::Output, bool> {
         let _enter = self.enter_loop();
         let mut future = std::pin::pin!(future);
         let waker = futures_task::waker(Arc::new(MainWaker(self.core.shared.clone())));
@@ -128,36 +152,54 @@ impl Runtime {
             let opts = TurnOptions {
                 main: Some(&mut poll_main),
                 record: false,
-                never_park_forever: stop_when_stalled,
+                never_park_forever: watch.is_some(),
             };
             if self.core.turn(opts).main_done {
                 return Ok(output.take().expect("main future finished"));
             }
-            if stop_when_stalled && self.core.stalled() {
-                return Err(());
+            if let Some(limit) = watch {
+                if self.core.stalled() {
+                    return Err(false);
+                }
+                if self.elapsed() > limit {
+                    return Err(true);
+                }
             }
         }
     }
 }
 
-/// A paused run that can never finish (see [`Runtime::try_block_on`]): the
-/// `block_on` future waits, and nothing that could wake it is left.
+/// A paused run that cannot finish (see [`Runtime::try_block_on`]): the
+/// `block_on` future waits, and nothing that could wake it is left — or the
+/// clock passed the limit given to [`Runtime::try_block_on_within`].
 #[derive(Debug, Clone)]
 pub struct Stalled {
     /// The (virtual) time since the runtime started when it stalled.
     pub at: Duration,
     /// Every task still alive, by id, with what it waits on.
     pub tasks: Vec<TaskInfo>,
+    /// `Some(limit)`: things could still happen, but the clock passed `limit`.
+    /// `None`: nothing can happen any more.
+    pub limit: Option<Duration>,
 }
 
 impl fmt::Display for Stalled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "hang at {:.3}s: nothing can happen any more (no task ready, no timer, no socket, \
-             no blocking job), yet the block_on future is not done",
-            self.at.as_secs_f64()
-        )?;
+        match self.limit {
+            None => write!(
+                f,
+                "hang at {:.3}s: nothing can happen any more (no task ready, no timer, no socket, \
+                 no blocking job), yet the block_on future is not done",
+                self.at.as_secs_f64()
+            )?,
+            Some(limit) => write!(
+                f,
+                "not done after {:.3}s of virtual time (the limit is {:.3}s): timers still tick, \
+                 but what the block_on future waits for has not come",
+                self.at.as_secs_f64(),
+                limit.as_secs_f64()
+            )?,
+        }
         if self.tasks.is_empty() {
             return write!(f, "; no task is left to wake it");
         }

@@ -25,6 +25,9 @@ pub const SEED_VAR: &str = "EVLOOP_SEED";
 /// The most timeline lines a report prints (the last ones: where it failed).
 const TIMELINE_LINES: usize = 300;
 
+/// How much virtual time a run may take by default (see [`Explore::time_limit`]).
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(3600);
+
 // ANCHOR: explore
 /// Run `body` under `seeds` seeds (0, 1, 2, …), each on a fresh paused runtime
 /// built with [`Builder::seed`](crate::Builder::seed); the body gets the seed
@@ -69,6 +72,7 @@ pub struct Explore {
     seeds: u64,
     first: u64,
     name: Option<String>,
+    time_limit: Duration,
 }
 
 impl Explore {
@@ -78,7 +82,17 @@ impl Explore {
             seeds,
             first: 0,
             name: None,
+            time_limit: DEFAULT_TIME_LIMIT,
         }
+    }
+
+    /// A run still not done after this much *virtual* time fails as a hang
+    /// (default: one hour). A deadlock is found at once, whatever this says;
+    /// this catches the run whose timers keep ticking — a keepalive, a retry
+    /// loop — while it waits for something that never comes.
+    pub fn time_limit(mut self, limit: Duration) -> Explore {
+        self.time_limit = limit;
+        self
     }
 
     /// Start at `seed` instead of 0 (seeds `seed`, `seed + 1`, …).
@@ -105,11 +119,12 @@ impl Explore {
     {
         for (i, seed) in (self.first..self.first.saturating_add(self.seeds)).enumerate() {
             // Fast first: no trace. Only a failure is worth the replays.
-            let (Some(kind), _) = run_once(&body, seed, false) else {
+            let limit = self.time_limit;
+            let (Some(kind), _) = run_once(&body, seed, limit, false) else {
                 continue;
             };
-            let (again, timeline) = run_once(&body, seed, true);
-            let (_, timeline_2) = run_once(&body, seed, true);
+            let (again, timeline) = run_once(&body, seed, limit, true);
+            let (_, timeline_2) = run_once(&body, seed, limit, true);
             let replay = compare(again.as_ref(), &timeline, &timeline_2);
             return Err(Box::new(Failure {
                 seed,
@@ -185,7 +200,8 @@ impl<E: fmt::Display> Outcome for Result<(), E> {
 pub enum FailureKind {
     /// The body panicked (a task's panic counts once the body awaits it).
     Panic(String),
-    /// Nothing could ever happen again and the body was not done.
+    /// Nothing could ever happen again and the body was not done — or it
+    /// was still not done when the virtual clock passed the time limit.
     Hang(Stalled),
     /// The body returned a failed check.
     Check(String),
@@ -258,7 +274,12 @@ impl std::error::Error for Failure {}
 
 /// One run under `seed`: how it failed (`None`: it passed), and its timeline
 /// if traced.
-fn run_once<F, Fut>(body: &F, seed: u64, trace: bool) -> (Option<FailureKind>, String)
+fn run_once<F, Fut>(
+    body: &F,
+    seed: u64,
+    limit: Duration,
+    trace: bool,
+) -> (Option<FailureKind>, String)
 where
     F: Fn(u64) -> Fut,
     Fut: Future,
@@ -274,7 +295,7 @@ where
         .expect("explore: the OS refused an event poller");
     // The body is called inside the loop, so it may spawn before its first `.await`.
     let ran = catch_unwind(AssertUnwindSafe(|| {
-        rt.try_block_on(async { body(seed).await.failure() })
+        rt.try_block_on_within(limit, async { body(seed).await.failure() })
     }));
     let kind = match ran {
         Ok(Ok(None)) => None,
