@@ -62,7 +62,7 @@ async fn chat(seed: u64, vanishing: bool) -> Result<(), String> {
                 .spawn(async move {
                     sleep(Duration::from_millis(100)).await; // everyone has joined by now
                     if vanishing && n == 7 {
-                        ws.get_ref().vanish_after(4); // two bytes of frame header, two of text
+                        ws.get_ref().vanish_after(4); // the frame header and half its mask key
                         let _ = ws.send(Message::Text(format!("hello from {n}"))).await;
                         return Ok(Vec::new());
                     }
