@@ -3,10 +3,13 @@
 //!
 //! - the same seed gives the same run, byte for byte (1,000 seeds, twice);
 //! - different seeds give different orders, and no seed means FIFO;
+//! - each of the three places the seed decides (the tasks of a turn, the
+//!   timers of a tick, the events of a poll) does reorder;
 //! - a seed with a real clock is refused;
 //! - a hang is reported as a hang, naming the waiting tasks;
 //! - a body that is not deterministic is caught when its seed is replayed.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -250,4 +253,98 @@ fn explore_stops_at_the_first_failing_seed_and_reports_it() {
 #[test]
 fn explore_passes_a_body_that_holds_under_every_order() {
     explore(200, |seed| async move { workload(seed).await.len() == 6 });
+}
+
+/// The order in which a run woke the tasks named `prefix…`, by `source`
+/// (`timer` or `io#`), read from its timeline.
+fn wake_order(timeline: &str, prefix: &str, source: &str) -> Vec<String> {
+    timeline
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once("wake   ")?;
+            let (task, by) = rest.split_once(" ← ")?;
+            (task.starts_with(prefix) && by.starts_with(source)).then(|| task.to_string())
+        })
+        .collect()
+}
+
+/// Run `body` on a paused, traced runtime with `seed` (or none); its timeline.
+fn timeline_of<F: std::future::Future>(seed: Option<u64>, body: impl Fn() -> F) -> String {
+    let mut builder = Runtime::builder().start_paused(true).trace(true);
+    if let Some(seed) = seed {
+        builder = builder.seed(seed);
+    }
+    let rt = builder.build().unwrap();
+    rt.block_on(body());
+    rt.trace().timeline()
+}
+
+#[test]
+fn timers_due_in_the_same_tick_fire_in_the_seeded_order() {
+    // Four sleepers, all due at 5 ms, whose timers are set one after the
+    // other (each waits for the last to be set), so the step-1 shuffle
+    // cannot reorder them: only the order in which step 5 fires them can.
+    let sleepers = || async {
+        let deadline = evloop::time::Instant::now() + Duration::from_millis(5);
+        let mut handles = Vec::new();
+        for i in 0..4 {
+            let (set, is_set) = oneshot::channel();
+            handles.push(
+                TaskBuilder::new()
+                    .name(format!("sleeper-{i}"))
+                    .spawn(async move {
+                        let mut nap = Box::pin(evloop::time::sleep_until(deadline));
+                        std::future::poll_fn(|cx| {
+                            let _ = nap.as_mut().poll(cx); // the timer is set now
+                            std::task::Poll::Ready(())
+                        })
+                        .await;
+                        set.send(()).unwrap();
+                        nap.await;
+                    }),
+            );
+            is_set.await.unwrap();
+        }
+        evloop::join_all(handles).await;
+    };
+    let fifo = wake_order(&timeline_of(None, sleepers), "sleeper", "timer");
+    assert_eq!(fifo, ["sleeper-0", "sleeper-1", "sleeper-2", "sleeper-3"]);
+    let orders: std::collections::HashSet<Vec<String>> = (0..20)
+        .map(|seed| wake_order(&timeline_of(Some(seed), sleepers), "sleeper", "timer"))
+        .collect();
+    assert!(orders.len() > 1, "the seed picks the order: {orders:?}");
+}
+
+#[test]
+fn io_events_of_one_poll_wake_in_the_seeded_order() {
+    // Four loopback connections, all written before the loop polls: one
+    // `epoll_wait` returns the four events, and the seed orders their wakes.
+    let readers = || async {
+        let listener = evloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut clients = Vec::new();
+        let mut handles = Vec::new();
+        for i in 0..4 {
+            clients.push(evloop::net::TcpStream::connect(addr).await.unwrap());
+            let (mut server, _) = listener.accept().await.unwrap();
+            handles.push(
+                TaskBuilder::new()
+                    .name(format!("reader-{i}"))
+                    .spawn(async move {
+                        let mut byte = [0];
+                        server.read_exact(&mut byte).await.unwrap();
+                    }),
+            );
+        }
+        evloop::yield_now().await; // the readers wait on their sockets
+        for client in &mut clients {
+            client.write_all(b"x").await.unwrap();
+        }
+        evloop::join_all(handles).await;
+    };
+    let orders: std::collections::HashSet<Vec<String>> = (0..20)
+        .map(|seed| wake_order(&timeline_of(Some(seed), readers), "reader", "io#"))
+        .collect();
+    assert!(orders.iter().all(|o| o.len() == 4), "{orders:?}");
+    assert!(orders.len() > 1, "the seed picks the order: {orders:?}");
 }
