@@ -74,8 +74,18 @@ fn a_seed_finds_the_order_that_breaks_it_and_replays_it() {
     assert_eq!(replay.trace().timeline(), failure.timeline);
 }
 
+/// The racy bank under `explore`, as you would write the test before knowing
+/// the answer. It fails — that is the lesson — so it expects the panic. The
+/// report names this test in its replay line; run
+/// `EVLOOP_SEED=1 cargo test find_the_race -- --nocapture` to see that seed alone.
 #[test]
-fn explore_panics_with_the_replay_line() {
+#[should_panic(expected = "cargo test find_the_race")]
+fn find_the_race() {
+    explore(1_000, |_| two_customers(Bank::Racy));
+}
+
+#[test]
+fn the_report_has_one_replay_line_and_the_timeline() {
     let report = std::panic::catch_unwind(|| {
         Explore::new(1_000)
             .name("find_the_race")
