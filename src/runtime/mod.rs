@@ -36,7 +36,6 @@ use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use futures_task::ArcWake;
