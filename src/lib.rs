@@ -62,6 +62,7 @@
 //! | — | [`Builder::trace`], [`Runtime::trace`]: every spawn, poll, wake, timer, I/O event |
 //! | — | [`Builder::start_paused`]: a virtual clock for exact, instant timing tests |
 //! | — | [`Runtime::spawn`] + [`Runtime::turn`]: step the loop one turn at a time |
+//! | — | [`Builder::seed`], [`testing::explore`]: run a test under many orders, replay the one that fails |
 //!
 //! ## Layout
 //!
@@ -79,6 +80,8 @@
 //! - [`websocket`] — RFC 6455: handshake, frames, masking, the close handshake; server and client (lessons 15–16).
 //! - [`redis`] — a small Redis client: RESP, one connection, a pool, a multiplexed connection (lesson 17).
 //! - `blocking` — [`spawn_blocking`] on the pool; [`fs`] on top of it.
+//! - [`testing`] — seeded schedules: `explore` runs a test under many seeds and replays the
+//!   one that fails; `duplex`, simulated connections (lesson 18).
 //! - [`trace`] — the event model, a text timeline, an SVG picture, Chrome-trace JSON; [`Metrics`].
 //!   It imports nothing from the rest of the crate: the runtime records into it.
 //!
@@ -100,6 +103,7 @@ pub mod redis;
 pub mod runtime;
 pub mod sync;
 pub mod task;
+pub mod testing;
 pub mod time;
 pub mod trace;
 pub mod websocket;

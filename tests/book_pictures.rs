@@ -6,7 +6,8 @@
 //! Beside each picture sits the run's text timeline (`NN-name.timeline.txt`),
 //! which the chapter includes as its "trace of a real run".
 //!
-//! A paused run is deterministic — virtual time, a FIFO run queue — so the
+//! A paused run is deterministic — virtual time, a FIFO run queue (or a
+//! seeded one, for lesson 18) — so the
 //! same code draws the same bytes. This test redraws every picture and fails
 //! if a checked-in file differs: a change to the runtime or to an example
 //! that changes what the book shows must come with new pictures.
@@ -73,6 +74,9 @@ mod ex15;
 #[path = "../examples/16_chat_client.rs"]
 #[allow(dead_code)]
 mod ex16;
+#[path = "../examples/18_find_the_race.rs"]
+#[allow(dead_code)]
+mod ex18;
 
 /// A runtime as the book draws it: virtual clock, everything recorded.
 ///
@@ -451,6 +455,25 @@ fn pictures() -> Vec<Picture> {
             // Lesson 17's pipeline: three clients share one connection.
             name: "17-redis",
             run: redis_pipeline,
+        },
+        Picture {
+            // The racy bank under the first seed `explore` finds that breaks it.
+            name: "18-find-the-race",
+            run: || {
+                let failure = evloop::testing::Explore::new(1_000)
+                    .run(|_| ex18::two_customers(ex18::Bank::Racy))
+                    .expect_err("some order breaks the racy bank");
+                let rt = Runtime::builder()
+                    .start_paused(true)
+                    .trace(true)
+                    .seed(failure.seed)
+                    .slow_poll_threshold(Duration::MAX)
+                    .build()
+                    .expect("the OS gives us a poller");
+                let verdict = rt.block_on(ex18::two_customers(ex18::Bank::Racy));
+                assert!(verdict.is_err(), "the seed replays the failure");
+                rt.trace()
+            },
         },
         // The internals chapters draw small runs of their own.
         Picture {

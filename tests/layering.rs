@@ -7,6 +7,8 @@
 //!   they are allowed: `sync`'s own waker helpers, `task::wait` (the
 //!   thread-local note of what the polled task waits on) and `task::coop`
 //!   (the cooperative budget).
+//! - `testing` is a client of the runtime: only the public API, the
+//!   `task::wait` leaf and the `Rng` it re-exports; nothing names it.
 //! - The protocols only go down: `websocket → http → net → runtime/driver`;
 //!   nothing below a protocol names it. `redis` stands beside `http`: it uses
 //!   the public pieces (`net`, `sync`, `time`, `task`, `io`) and no other
@@ -97,6 +99,37 @@ fn the_leaves_themselves_import_nothing() {
     for file in ["src/task/wait.rs", "src/task/coop.rs"] {
         let bad = violations(file, |_| false);
         assert!(bad.is_empty(), "{file} must stay a leaf: {bad:#?}");
+    }
+}
+
+#[test]
+fn testing_is_a_client_of_the_runtime() {
+    // `testing` (explore, duplex) uses what any user of the crate could,
+    // plus the wait-reason leaf, the generator it re-exports, and the one
+    // way the crate reads a panic's message.
+    let public = |p: &str| {
+        [
+            "Runtime",
+            "Builder",
+            "time",
+            "runtime::Stalled",
+            "runtime::rng::Rng",
+        ]
+        .iter()
+        .any(|ok| p == *ok || p.starts_with(&format!("{ok}::")))
+            || p.starts_with("task::wait")
+            || p.starts_with("task::WaitReason")
+            || p == "task::panic_message"
+    };
+    let bad = violations("src/testing", public);
+    assert!(
+        bad.is_empty(),
+        "testing reaches inside the runtime: {bad:#?}"
+    );
+    // And nothing below it names it.
+    for dir in ["src/runtime", "src/task", "src/time", "src/net", "src/sync"] {
+        let bad = violations(dir, |p| !p.starts_with("testing"));
+        assert!(bad.is_empty(), "{dir} names testing: {bad:#?}");
     }
 }
 

@@ -86,6 +86,9 @@ pub(crate) struct Core {
     pub(super) slow_poll_threshold: Option<Duration>,
     /// Inside `block_on` or `turn`: running the loop again would re-enter it.
     pub(super) running: Cell<bool>,
+    /// The seeded generator that orders what is ready at once; `None`: FIFO
+    /// (`seeded.rs`).
+    pub(super) shuffle: super::seeded::Shuffler,
 }
 
 impl Core {
@@ -94,6 +97,7 @@ impl Core {
         queue: Receiver<Ready>,
         reactor: Reactor,
         slow_poll_threshold: Option<Duration>,
+        shuffle: super::seeded::Shuffler,
     ) -> Core {
         Core {
             shared,
@@ -107,6 +111,7 @@ impl Core {
             activity: Cell::new(Activity::Idle),
             slow_poll_threshold,
             running: Cell::new(false),
+            shuffle,
         }
     }
 

@@ -15,6 +15,7 @@
 //! - `log` — warnings on stderr that never block the loop.
 //! - [`observe`] — watching the loop from another thread: bounded recent events, samples on request.
 //! - `hooks` — start hooks, how parts built on the runtime plug in without being named here.
+//! - `seeded` — [`Builder::seed`]: seeded orders; [`Runtime::try_block_on`]: a hang reported, not waited out.
 //! - `driver` — the leaves a turn composes (the reactor, the timer wheel, the blocking pool);
 //!   they import nothing from here.
 
@@ -26,18 +27,20 @@ mod hooks;
 pub mod log;
 pub mod observe;
 mod owned;
+pub(crate) mod rng;
+mod seeded;
 pub(crate) mod shared;
 mod turn;
 
 pub use handle::Handle;
 pub use hooks::StartGuard;
+pub use seeded::Stalled;
 
 use std::future::Future;
 use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_task::ArcWake;
@@ -88,6 +91,8 @@ pub struct Builder {
     observe: bool,
     /// Run on the built runtime, blind (`hooks.rs`).
     start: hooks::StartHooks,
+    /// `Some`: the order of what is ready at once is drawn from this seed (`seeded.rs`).
+    seed: Option<u64>,
 }
 
 impl Default for Builder {
@@ -103,6 +108,7 @@ impl Default for Builder {
             slow_poll_threshold: cfg!(debug_assertions).then_some(Duration::from_millis(100)),
             observe: false,
             start: hooks::StartHooks::default(),
+            seed: None,
         }
     }
 }
@@ -165,6 +171,7 @@ impl Builder {
 
     /// Create the runtime: a poller, the run queue, the clock; then run the start hooks.
     pub fn build(self) -> io::Result<Runtime> {
+        self.check_seed()?;
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let poll = mio::Poll::new()?;
         let reactor = Reactor::new(poll)?;
@@ -183,11 +190,13 @@ impl Builder {
             Arc::new(observe::Recorder::new(slow))
         });
         let shared = Shared::new(sender, unparker, clock, self.trace, recorder, id, io);
+        let shuffle = seeded::shuffler(self.seed);
         let core = Core::new(
             Arc::new(shared),
             receiver,
             reactor,
             self.slow_poll_threshold,
+            shuffle,
         );
         let mut runtime = Runtime {
             core: Rc::new(core),
@@ -277,28 +286,10 @@ impl Runtime {
     /// If called while this thread is already running an event loop.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _enter = self.enter_loop();
-        let mut future = std::pin::pin!(future);
-        let waker = futures_task::waker(Arc::new(MainWaker(self.core.shared.clone())));
-        let mut cx = Context::from_waker(&waker);
-        self.core.shared.main_woken.store(true, Ordering::Release);
-        let mut output = None;
-        loop {
-            let mut poll_main = || match future.as_mut().poll(&mut cx) {
-                Poll::Ready(value) => {
-                    output = Some(value);
-                    true
-                }
-                Poll::Pending => false,
-            };
-            let opts = TurnOptions {
-                main: Some(&mut poll_main),
-                record: false,
-                never_park_forever: false,
-            };
-            if self.core.turn(opts).main_done {
-                return output.take().expect("main future finished");
-            }
+        // The loop itself is `drive` (`seeded.rs`), shared with `try_block_on`.
+        match self.drive(future, None) {
+            Ok(output) => output,
+            Err(_) => unreachable!("asked never to stop early, the loop runs until the end"),
         }
     }
 

@@ -196,6 +196,13 @@ impl Shared {
         self.local.0.borrow_mut().pop_front()
     }
 
+    /// Let `f` reorder the local queue in place (loop thread only; `f` must
+    /// not poll, wake or drop a task: the queue is borrowed).
+    pub(crate) fn with_local(&self, f: impl FnOnce(&mut [Ready])) {
+        debug_assert_eq!(std::thread::current().id(), self.owner);
+        f(self.local.0.borrow_mut().make_contiguous());
+    }
+
     /// Queue a task on the local queue (loop thread only).
     pub(crate) fn push_local(&self, task: Ready) {
         debug_assert_eq!(std::thread::current().id(), self.owner);

@@ -86,6 +86,9 @@ impl Core {
         // Wakes from other threads wait in the injector: they join the local
         // queue now, behind the wakes made on this thread.
         self.take_injected();
+        // Seeded: the ready tasks, in an order drawn from the seed (`seeded.rs`).
+        // Unseeded: one branch, and first in, first out.
+        self.shuffle_ready();
         // Count first: tasks woken while we poll join the queue *behind* this
         // many, and are left for the next turn.
         let ready_at_start = self.shared.local_len();
@@ -149,7 +152,7 @@ impl Core {
     }
 
     /// No task, timer, socket or blocking job exists that could ever make progress.
-    fn nothing_can_happen(&self) -> bool {
+    pub(super) fn nothing_can_happen(&self) -> bool {
         !self.has_ready_work()
             && self.timers.is_empty()
             && !self.reactor.has_sources()
@@ -220,6 +223,7 @@ impl Core {
                     writable: event.writable,
                 })
             },
+            |wakeups| self.shuffle(wakeups), // seeded: the events of this poll in any order
             |token, waker| {
                 self.activity.set(Activity::Io(token));
                 wake_contained(waker);
@@ -265,6 +269,8 @@ impl Core {
                 to: clock.elapsed(),
             });
         }
+        // Seeded: timers due together fire in any order (`seeded.rs`).
+        self.shuffle(&mut due);
         // The wheel is released: a woken task may set a new timer while we wake the rest.
         self.activity.set(Activity::Timers);
         // One at a time, each contained: a waker that panics must not take

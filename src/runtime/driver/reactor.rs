@@ -183,12 +183,14 @@ impl Reactor {
     /// Act on the events the last [`poll`](Reactor::poll) returned: mark
     /// each source ready and take the wakers waiting in that direction. Each
     /// event goes to `on_event` (while the sources lock is held: it must not
-    /// touch sockets); then, with every lock released, each waker goes to
-    /// `wake` with its source's token. Returns the number of source events
+    /// touch sockets); then, with every lock released, `order` may reorder
+    /// the wakers (a seeded runtime shuffles them), and each goes to `wake`
+    /// with its source's token. Returns the number of source events
     /// (the unpark wake-up does not count).
     pub(crate) fn dispatch(
         &self,
         mut on_event: impl FnMut(IoEvent),
+        order: impl FnOnce(&mut [(usize, Waker)]),
         mut wake: impl FnMut(usize, Waker),
     ) -> usize {
         let events = self.events.borrow();
@@ -215,6 +217,7 @@ impl Reactor {
                 }
             }
         }
+        order(&mut wakeups);
         for (token, waker) in wakeups.drain(..) {
             wake(token, waker);
         }
@@ -502,7 +505,7 @@ mod tests {
         let mut events = 0;
         for _ in 0..100 {
             reactor.poll(Some(Duration::from_millis(100))).unwrap();
-            events += reactor.dispatch(|_| {}, |_, waker| waker.wake());
+            events += reactor.dispatch(|_| {}, |_| {}, |_, waker| waker.wake());
             if events > 0 {
                 break;
             }
