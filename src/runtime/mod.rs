@@ -6,6 +6,7 @@
 //! testing, [`Runtime::spawn`] queues tasks without running anything and
 //! [`Runtime::turn`] runs exactly one turn and reports what it did.
 //!
+//! - `builder` — [`Builder`]: the settings, and `build`, which puts the parts together.
 //! - `shared` — what other threads may touch (the run queue's sender, the parked flag).
 //! - `core` — what only the loop thread touches (the queue's receiver, wheel, reactor).
 //! - `turn` — the five steps of one turn.
@@ -19,6 +20,7 @@
 //! - `driver` — the leaves a turn composes (the reactor, the timer wheel, the blocking pool);
 //!   they import nothing from here.
 
+mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
 pub(crate) mod driver;
@@ -32,6 +34,7 @@ mod seeded;
 pub(crate) mod shared;
 mod turn;
 
+pub use builder::Builder;
 pub use handle::Handle;
 pub use hooks::StartGuard;
 pub use seeded::Stalled;
@@ -39,18 +42,16 @@ pub use seeded::Stalled;
 use std::future::Future;
 use std::io;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_task::ArcWake;
 
 use self::core::Core;
-use self::driver::reactor::{Reactor, WAKE_TOKEN};
 use self::shared::Shared;
 use self::turn::TurnOptions;
 use crate::task::{JoinHandle, TaskInfo};
-use crate::time::clock::Clock;
 use crate::trace::{EventKind, Trace};
 
 /// Run a future to completion on a new runtime (asyncio's `asyncio.run`).
@@ -68,146 +69,6 @@ use crate::trace::{EventKind, Trace};
 pub fn run<F: Future>(future: F) -> F::Output {
     let rt = Runtime::new().expect("evloop::run: the OS refused to create an event poller");
     rt.block_on(future)
-}
-
-/// Settings for a [`Runtime`].
-///
-/// ```
-/// use std::time::Duration;
-/// let rt = evloop::Runtime::builder()
-///     .start_paused(true)           // virtual clock: sleeps finish instantly, exactly
-///     .trace(true)                  // record every spawn, poll, wake, timer, I/O event
-///     .slow_poll_threshold(Duration::from_millis(50))
-///     .build()
-///     .unwrap();
-/// # drop(rt);
-/// ```
-#[derive(Debug, Clone)]
-pub struct Builder {
-    start_paused: bool,
-    trace: bool,
-    slow_poll_threshold: Option<Duration>,
-    /// Keep what a watcher on another thread reads (`observe/`).
-    observe: bool,
-    /// Run on the built runtime, blind (`hooks.rs`).
-    start: hooks::StartHooks,
-    /// `Some`: the order of what is ready at once is drawn from this seed (`seeded.rs`).
-    seed: Option<u64>,
-}
-
-impl Default for Builder {
-    fn default() -> Builder {
-        Builder {
-            start_paused: false,
-            trace: false,
-            // asyncio warns about slow callbacks in debug mode only; we do
-            // the same: on by default in debug builds, where you learn and
-            // test, off in release builds, where timing every poll would
-            // cost as much as the poll itself. `slow_poll_threshold` turns
-            // it on anywhere.
-            slow_poll_threshold: cfg!(debug_assertions).then_some(Duration::from_millis(100)),
-            observe: false,
-            start: hooks::StartHooks::default(),
-            seed: None,
-        }
-    }
-}
-
-impl Builder {
-    /// Default settings: real clock, no trace, slow-poll warning at 100 ms
-    /// (in debug builds; see [`slow_poll_threshold`](Builder::slow_poll_threshold)).
-    pub fn new() -> Builder {
-        Builder::default()
-    }
-
-    /// Use a paused (virtual) clock: when nothing is ready, the loop jumps the
-    /// clock to the next timer instead of sleeping. Timing tests become exact
-    /// and instant.
-    pub fn start_paused(mut self, paused: bool) -> Builder {
-        self.start_paused = paused;
-        self
-    }
-
-    /// Record a [`Trace`] of everything the loop does (see `Runtime::trace`).
-    pub fn trace(mut self, on: bool) -> Builder {
-        self.trace = on;
-        self
-    }
-
-    /// Warn on stderr when one poll of a task holds the thread at least this
-    /// long (asyncio debug mode's "Executing ... took 0.2 seconds"), and keep
-    /// `Metrics::longest_poll`.
-    ///
-    /// Default: 100 ms in debug builds (`cargo run`, `cargo test`), off in
-    /// release builds — like asyncio, which checks only in debug mode, because
-    /// reading the clock around every poll costs about as much as a short
-    /// poll. Setting a threshold turns it on in any build; `Duration::MAX`
-    /// turns it off.
-    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
-        self.slow_poll_threshold = (threshold != Duration::MAX).then_some(threshold);
-        self
-    }
-
-    /// Let other threads watch the loop ([`Runtime::observer`]): the loop
-    /// times its polls, keeps per-task aggregates and a bounded ring of
-    /// recent events, and publishes a [`Sample`](observe::Sample) when a
-    /// watcher asks. Off by default, and then it costs nothing.
-    pub fn observe(mut self, on: bool) -> Builder {
-        self.observe = on;
-        self
-    }
-
-    /// Run `hook` on the runtime once it is built, and keep what it returns
-    /// until the runtime is dropped (then it is dropped first, before the
-    /// tasks are cancelled). If the hook fails, so does `build()`. This is how
-    /// parts built *on* the runtime plug into it, unnamed by it.
-    pub fn on_start<F>(mut self, hook: F) -> Builder
-    where
-        F: Fn(&Runtime) -> io::Result<StartGuard> + Send + Sync + 'static,
-    {
-        self.start.0.push(Arc::new(hook));
-        self
-    }
-
-    /// Create the runtime: a poller, the run queue, the clock; then run the start hooks.
-    pub fn build(self) -> io::Result<Runtime> {
-        self.check_seed()?;
-        static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
-        let poll = mio::Poll::new()?;
-        let reactor = Reactor::new(poll)?;
-        let unparker = mio::Waker::new(reactor.registry(), WAKE_TOKEN)?;
-        // The run queue. Why crossbeam and not std::sync::mpsc: it is
-        // multi-consumer, so the multi-worker lesson can point several threads
-        // at this same queue; and it is FIFO, so a one-thread run is deterministic.
-        let (sender, receiver) = crossbeam_channel::unbounded();
-        let clock = Clock::new(self.start_paused);
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let io = reactor.handle().clone();
-        let recorder = self.observe.then(|| {
-            let slow = self
-                .slow_poll_threshold
-                .unwrap_or(Duration::from_millis(100));
-            Arc::new(observe::Recorder::new(slow))
-        });
-        let shared = Shared::new(sender, unparker, clock, self.trace, recorder, id, io);
-        let shuffle = seeded::shuffler(self.seed);
-        let core = Core::new(
-            Arc::new(shared),
-            receiver,
-            reactor,
-            self.slow_poll_threshold,
-            shuffle,
-        );
-        let mut runtime = Runtime {
-            core: Rc::new(core),
-            started: Vec::new(),
-        };
-        for hook in &self.start.0 {
-            let guard = hook(&runtime)?;
-            runtime.started.push(guard);
-        }
-        Ok(runtime)
-    }
 }
 
 /// An event loop: a run queue, a timer wheel and a reactor, on this thread.
