@@ -6,7 +6,8 @@
 //! - each of the three places the seed decides (the tasks of a turn, the
 //!   timers of a tick, the events of a poll) does reorder;
 //! - a seed with a real clock is refused;
-//! - a hang is reported as a hang, naming the waiting tasks;
+//! - a hang is reported as a hang, naming the waiting tasks — also a
+//!   livelock, where tasks keep each other busy and the clock never moves;
 //! - a body that is not deterministic is caught when its seed is replayed.
 
 use std::future::Future;
@@ -185,6 +186,38 @@ fn a_wait_beside_a_ticking_timer_is_reported_at_the_time_limit() {
     assert!(failure
         .to_string()
         .contains("not done after 61.000s of virtual time"));
+}
+
+#[test]
+fn tasks_that_only_wake_each_other_are_reported_as_a_livelock() {
+    // Two tasks hand a turn back and forth for ever, and the body waits for
+    // them: always something ready, so never stalled, and the clock never
+    // moves, so no time limit is ever passed. Not a frozen test: after the
+    // turn limit (`LIVELOCK_TURNS` by default; kept small here, for speed)
+    // at one instant, a livelock, with the tasks named.
+    let failure = Explore::new(1)
+        .turn_limit(10_000)
+        .run(|_| async {
+            let spinners = ["ping", "pong"].map(|name| {
+                TaskBuilder::new().name(name).spawn(async {
+                    loop {
+                        evloop::yield_now().await;
+                    }
+                })
+            });
+            for spinner in spinners {
+                let _ = spinner.await;
+            }
+        })
+        .unwrap_err();
+    let FailureKind::Hang(stalled) = &failure.kind else {
+        panic!("expected a hang, got {}", failure.kind)
+    };
+    assert_eq!(stalled.busy_turns, Some(10_000));
+    assert_eq!(stalled.at, Duration::ZERO, "the clock never moved");
+    let names: Vec<&str> = stalled.tasks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["ping", "pong"]);
+    assert!(failure.to_string().contains("livelock at 0.000s"));
 }
 
 #[test]

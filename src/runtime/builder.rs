@@ -42,6 +42,8 @@ pub struct Builder {
     pub(super) start: hooks::StartHooks,
     /// `Some`: the order of what is ready at once is drawn from this seed (`seeded.rs`).
     pub(super) seed: Option<u64>,
+    /// Turns at one virtual instant before `try_block_on` calls it a livelock.
+    pub(super) livelock_turns: u64,
 }
 
 impl Default for Builder {
@@ -58,6 +60,7 @@ impl Default for Builder {
             observe: false,
             start: hooks::StartHooks::default(),
             seed: None,
+            livelock_turns: seeded::LIVELOCK_TURNS,
         }
     }
 }
@@ -150,6 +153,7 @@ impl Builder {
         let mut runtime = Runtime {
             core: Rc::new(core),
             started: Vec::new(),
+            livelock_turns: self.livelock_turns,
         };
         for hook in &self.start.0 {
             let guard = hook(&runtime)?;

@@ -37,7 +37,7 @@ mod turn;
 pub use builder::Builder;
 pub use handle::Handle;
 pub use hooks::StartGuard;
-pub use seeded::Stalled;
+pub use seeded::{Stalled, LIVELOCK_TURNS};
 
 use std::future::Future;
 use std::io;
@@ -78,6 +78,8 @@ pub struct Runtime {
     core: Rc<Core>,
     /// What the start hooks left (see `Builder::on_start`).
     started: Vec<StartGuard>,
+    /// See [`Builder::livelock_turns`].
+    livelock_turns: u64,
 }
 
 /// What one call of [`Runtime::turn`] did.

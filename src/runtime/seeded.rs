@@ -65,6 +65,16 @@ impl Builder {
     }
 
     /// `build`'s check of the seed: refused with a real clock (see [`Builder::seed`]).
+    /// How many turns in a row a watched run ([`Runtime::try_block_on`],
+    /// `evloop::testing::explore`) may take without its paused clock moving
+    /// before it is reported as a livelock: tasks that keep waking each other
+    /// and never wait for time. Default [`LIVELOCK_TURNS`]; `block_on` never
+    /// gives up.
+    pub fn livelock_turns(mut self, turns: u64) -> Builder {
+        self.livelock_turns = turns.max(1);
+        self
+    }
+
     pub(super) fn check_seed(&self) -> io::Result<()> {
         if self.seed.is_some() && !self.start_paused {
             return Err(io::Error::new(
@@ -102,7 +112,11 @@ impl Runtime {
     /// [`try_block_on`](Runtime::try_block_on), which also gives up once the
     /// paused clock passes `limit` with `future` not done: a run whose timers
     /// keep ticking (a keepalive, an `interval`) never stalls, yet may wait
-    /// for ever for something that never comes.
+    /// for ever for something that never comes. It gives up, too, after
+    /// [`Builder::livelock_turns`] turns in a row at the same virtual instant
+    /// ([`LIVELOCK_TURNS`] unless set): tasks that
+    /// only ever wake each other (or themselves) keep the loop busy without
+    /// the clock moving — a livelock, which would otherwise spin for ever.
     ///
     /// ```
     /// use std::time::Duration;
@@ -119,28 +133,32 @@ impl Runtime {
         future: F,
     ) -> Result<F::Output, Stalled> {
         let watch = self.core.shared.clock.is_paused().then_some(limit);
-        self.drive(future, watch).map_err(|passed| Stalled {
+        self.drive(future, watch).map_err(|why| Stalled {
             at: self.elapsed(),
             tasks: self.tasks(),
-            limit: passed.then_some(limit),
+            limit: (why == Stop::TimeLimit).then_some(limit),
+            busy_turns: (why == Stop::Livelock).then_some(self.livelock_turns),
         })
     }
 
     /// `block_on`'s loop. With `watch: Some(limit)`, it returns `Err` once
-    /// nothing can ever happen again (`false`), or once the clock passed
-    /// `limit` (`true`); see [`Runtime::try_block_on`].
+    /// nothing can ever happen again, once the clock passed `limit`, or once
+    /// [`LIVELOCK_TURNS`] turns ran without the clock moving; see
+    /// [`Runtime::try_block_on`].
     #[track_caller]
     pub(super) fn drive<F: Future>(
         &self,
         future: F,
         watch: Option<Duration>,
-    ) -> Result<F::Output, bool> {
+    ) -> Result<F::Output, Stop> {
         let _enter = self.enter_loop();
         let mut future = std::pin::pin!(future);
         let waker = futures_task::waker(Arc::new(MainWaker(self.core.shared.clone())));
         let mut cx = Context::from_waker(&waker);
         self.core.shared.main_woken.store(true, Ordering::Release);
         let mut output = None;
+        // Turns in a row at the same virtual instant (watched runs only).
+        let (mut same_instant, mut instant) = (0, self.elapsed());
         loop {
             let mut poll_main = || match future.as_mut().poll(&mut cx) {
                 Poll::Ready(value) => {
@@ -159,14 +177,38 @@ impl Runtime {
             }
             if let Some(limit) = watch {
                 if self.core.stalled() {
-                    return Err(false);
+                    return Err(Stop::NothingCanHappen);
                 }
-                if self.elapsed() > limit {
-                    return Err(true);
+                let now = self.elapsed();
+                if now > limit {
+                    return Err(Stop::TimeLimit);
+                }
+                if now == instant {
+                    same_instant += 1;
+                    if same_instant >= self.livelock_turns {
+                        return Err(Stop::Livelock);
+                    }
+                } else {
+                    (same_instant, instant) = (0, now);
                 }
             }
         }
     }
+}
+
+/// How many turns in a row a watched paused run may take at one virtual
+/// instant before it is reported as a livelock (see
+/// [`Runtime::try_block_on_within`]; [`Builder::livelock_turns`] changes it).
+/// A million: far more than a real program needs between two clock jumps,
+/// and a few seconds of turns.
+pub const LIVELOCK_TURNS: u64 = 1_000_000;
+
+/// Why a watched `drive` stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    NothingCanHappen,
+    TimeLimit,
+    Livelock,
 }
 
 /// A paused run that cannot finish (see [`Runtime::try_block_on`]): the
@@ -179,20 +221,30 @@ pub struct Stalled {
     /// Every task still alive, by id, with what it waits on.
     pub tasks: Vec<TaskInfo>,
     /// `Some(limit)`: things could still happen, but the clock passed `limit`.
-    /// `None`: nothing can happen any more.
     pub limit: Option<Duration>,
+    /// `Some(n)`: `n` turns ran in a row without the clock moving — tasks
+    /// that keep waking each other, a livelock.
+    ///
+    /// Both `None`: nothing can happen any more.
+    pub busy_turns: Option<u64>,
 }
 
 impl fmt::Display for Stalled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.limit {
-            None => write!(
+        match (self.limit, self.busy_turns) {
+            (_, Some(turns)) => write!(
+                f,
+                "livelock at {:.3}s: {turns} turns in a row without the clock moving (tasks keep \
+                 waking each other or themselves), yet the block_on future is not done",
+                self.at.as_secs_f64()
+            )?,
+            (None, None) => write!(
                 f,
                 "hang at {:.3}s: nothing can happen any more (no task ready, no timer, no socket, \
                  no blocking job), yet the block_on future is not done",
                 self.at.as_secs_f64()
             )?,
-            Some(limit) => write!(
+            (Some(limit), None) => write!(
                 f,
                 "not done after {:.3}s of virtual time (the limit is {:.3}s): timers still tick, \
                  but what the block_on future waits for has not come",

@@ -73,6 +73,7 @@ pub struct Explore {
     first: u64,
     name: Option<String>,
     time_limit: Duration,
+    turn_limit: u64,
 }
 
 impl Explore {
@@ -83,6 +84,7 @@ impl Explore {
             first: 0,
             name: None,
             time_limit: DEFAULT_TIME_LIMIT,
+            turn_limit: crate::runtime::LIVELOCK_TURNS,
         }
     }
 
@@ -92,6 +94,15 @@ impl Explore {
     /// loop — while it waits for something that never comes.
     pub fn time_limit(mut self, limit: Duration) -> Explore {
         self.time_limit = limit;
+        self
+    }
+
+    /// A run that takes this many turns in a row without its virtual clock
+    /// moving fails as a livelock (default
+    /// [`LIVELOCK_TURNS`](crate::runtime::LIVELOCK_TURNS)): tasks that keep
+    /// waking each other and never wait for anything.
+    pub fn turn_limit(mut self, turns: u64) -> Explore {
+        self.turn_limit = turns;
         self
     }
 
@@ -119,12 +130,12 @@ impl Explore {
     {
         for (i, seed) in (self.first..self.first.saturating_add(self.seeds)).enumerate() {
             // Fast first: no trace. Only a failure is worth the replays.
-            let limit = self.time_limit;
-            let (Some(kind), _) = run_once(&body, seed, limit, false) else {
+            let limits = (self.time_limit, self.turn_limit);
+            let (Some(kind), _) = run_once(&body, seed, limits, false) else {
                 continue;
             };
-            let (again, timeline) = run_once(&body, seed, limit, true);
-            let (_, timeline_2) = run_once(&body, seed, limit, true);
+            let (again, timeline) = run_once(&body, seed, limits, true);
+            let (_, timeline_2) = run_once(&body, seed, limits, true);
             let replay = compare(again.as_ref(), &timeline, &timeline_2);
             return Err(Box::new(Failure {
                 seed,
@@ -277,7 +288,7 @@ impl std::error::Error for Failure {}
 fn run_once<F, Fut>(
     body: &F,
     seed: u64,
-    limit: Duration,
+    (limit, turns): (Duration, u64),
     trace: bool,
 ) -> (Option<FailureKind>, String)
 where
@@ -291,6 +302,7 @@ where
         .trace(trace)
         // Real time varies run to run; a slow-poll warning would too.
         .slow_poll_threshold(Duration::MAX)
+        .livelock_turns(turns)
         .build()
         .expect("explore: the OS refused an event poller");
     // The body is called inside the loop, so it may spawn before its first `.await`.
