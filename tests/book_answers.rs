@@ -52,6 +52,12 @@ mod lesson14;
 mod lesson15;
 #[path = "book_answers/lesson16.rs"]
 mod lesson16;
+#[path = "book_answers/lesson17.rs"]
+mod lesson17;
+#[path = "book_answers/lesson18.rs"]
+mod lesson18;
+#[path = "book_answers/lesson20.rs"]
+mod lesson20;
 #[path = "book_answers/new_02_coroutine.rs"]
 mod new_02_coroutine;
 #[path = "book_answers/new_06_task_group.rs"]
