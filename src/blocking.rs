@@ -13,8 +13,8 @@
 //! `runtime/driver/blocking.rs`. `evloop::fs` is built on this, as
 //! `aiofiles` is built on a thread pool.
 //!
-//! Inside a job, [`Handle::current`] and `evloop::spawn` reach the runtime
-//! that started it (as in tokio).
+//! Inside a job, [`Handle::current`], `evloop::spawn` and `spawn_blocking`
+//! itself reach the runtime that started it (as in tokio).
 
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -48,7 +48,9 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    context::with_core("evloop::spawn_blocking", |core| {
+    let mut job = Some(f);
+    let on_loop = context::try_with_core(|core| {
+        let f = job.take().expect("taken once");
         let slot = Arc::new(Mutex::new(Slot {
             result: None,
             waker: None,
@@ -78,7 +80,27 @@ where
             counted: true,
         };
         core.spawn(waiting, Some("spawn_blocking".into()))
-    })
+    });
+    if let Some(handle) = on_loop {
+        return handle;
+    }
+    // Not on a loop's thread: inside another blocking job (or under
+    // `Handle::block_on`). Hand the submission to the loop as a task of its
+    // own, which does the above there and passes the result (or the panic) on.
+    let f = job.take().expect("not taken on this path");
+    context::spawn(
+        "evloop::spawn_blocking",
+        async move {
+            match spawn_blocking(f).await {
+                Ok(value) => value,
+                Err(error) => match error.try_into_panic() {
+                    Ok(payload) => resume_unwind(payload),
+                    Err(cancelled) => panic!("{cancelled}"),
+                },
+            }
+        },
+        Some("spawn_blocking".into()),
+    )
 }
 // ANCHOR_END: spawn_blocking
 

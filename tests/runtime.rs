@@ -533,3 +533,23 @@ fn the_block_on_future_is_checked_for_slow_polls_too() {
     assert_eq!(rt.metrics().slow_polls, 1);
     assert!(rt.trace().timeline().contains("SLOW   main held the loop"));
 }
+
+#[test]
+fn a_blocking_job_may_start_another_and_gets_its_result_or_its_panic() {
+    let rt = Runtime::new().unwrap();
+    let (inner, panicked) = rt.block_on(async {
+        evloop::spawn_blocking(|| {
+            // No loop runs on this thread: the nested jobs go through the loop.
+            let inner = evloop::spawn_blocking(|| (1..=10u64).product::<u64>());
+            let bad = evloop::spawn_blocking(|| -> u64 { panic!("nested boom") });
+            let handle = evloop::runtime::Handle::current();
+            let inner = handle.block_on(inner).unwrap();
+            let err = handle.block_on(bad).unwrap_err();
+            (inner, err.panic_message().map(str::to_owned))
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(inner, 3_628_800);
+    assert_eq!(panicked.as_deref(), Some("nested boom"));
+}
