@@ -113,6 +113,7 @@ fn testing_is_a_client_of_the_runtime() {
             "Builder",
             "time",
             "runtime::Stalled",
+            "runtime::LIVELOCK_TURNS",
             "runtime::rng::Rng",
         ]
         .iter()
