@@ -149,10 +149,33 @@ fn a_hang_is_reported_with_the_waiting_tasks() {
         "{report}"
     );
     assert!(
+        report.contains("not done (it waits on task-1 to finish)"),
+        "the block_on future's own wait is named too: {report}"
+    );
+    assert!(
         report.contains("EVLOOP_SEED=0 cargo test deadlock"),
         "{report}"
     );
     assert!(failure.replay.is_none(), "a deadlock replays exactly");
+}
+
+#[test]
+fn a_hang_with_no_task_left_names_what_the_block_on_future_waits_on() {
+    let rt = Runtime::builder().start_paused(true).build().unwrap();
+    let stalled = rt
+        .try_block_on(async {
+            let (_keep, mut rx) = mpsc::channel::<u8>(1);
+            rx.recv().await
+        })
+        .unwrap_err();
+    assert!(stalled.tasks.is_empty());
+    assert_eq!(stalled.main_waiting_on, evloop::task::WaitReason::Channel);
+    assert!(
+        stalled
+            .to_string()
+            .ends_with("not done (it waits on a channel); no task is left to wake it"),
+        "{stalled}"
+    );
 }
 
 #[test]

@@ -89,6 +89,10 @@ pub(crate) struct Core {
     /// The seeded generator that orders what is ready at once; `None`: FIFO
     /// (`seeded.rs`).
     pub(super) shuffle: super::seeded::Shuffler,
+    /// What the `block_on` future waited on when its last poll returned
+    /// `Pending` ([`WaitReason::encode`](crate::task::WaitReason)), for a
+    /// hang report: it is a task in all but name, and not in the owned list.
+    pub(super) main_waiting: Cell<u64>,
 }
 
 impl Core {
@@ -112,6 +116,7 @@ impl Core {
             slow_poll_threshold,
             running: Cell::new(false),
             shuffle,
+            main_waiting: Cell::new(0),
         }
     }
 

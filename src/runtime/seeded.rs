@@ -138,6 +138,7 @@ impl Runtime {
             tasks: self.tasks(),
             limit: (why == Stop::TimeLimit).then_some(limit),
             busy_turns: (why == Stop::Livelock).then_some(self.livelock_turns),
+            main_waiting_on: WaitReason::decode(self.core.main_waiting.get()),
         })
     }
 
@@ -227,6 +228,9 @@ pub struct Stalled {
     ///
     /// Both `None`: nothing can happen any more.
     pub busy_turns: Option<u64>,
+    /// What the `block_on` future itself waited on when it was last polled
+    /// (`Unknown` for a future that is not evloop's, or a `yield_now`).
+    pub main_waiting_on: WaitReason,
 }
 
 impl fmt::Display for Stalled {
@@ -251,6 +255,9 @@ impl fmt::Display for Stalled {
                 self.at.as_secs_f64(),
                 limit.as_secs_f64()
             )?,
+        }
+        if self.main_waiting_on != WaitReason::Unknown {
+            write!(f, " (it waits on {})", self.main_waiting_on)?;
         }
         if self.tasks.is_empty() {
             return write!(f, "; no task is left to wake it");

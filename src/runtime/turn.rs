@@ -119,8 +119,12 @@ impl Core {
         }
         let started = self.timing().then(Instant::now);
         let (outcome, took, _) = self.timed_poll(TaskId::MAIN, Activity::Main, started, || {
-            // The `block_on` future gets a budget too: it is a task in all but name.
-            Some(if crate::task::coop::budgeted(&mut *main) {
+            // The `block_on` future gets a budget too, and its wait reason is
+            // kept as a task's is: it is a task in all but name.
+            crate::task::wait::begin_record();
+            let done = crate::task::coop::budgeted(&mut *main);
+            self.main_waiting.set(crate::task::wait::end_record_raw());
+            Some(if done {
                 PollOutcome::Ready
             } else {
                 PollOutcome::Pending
