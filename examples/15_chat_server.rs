@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +28,8 @@ use evloop::runtime::log;
 use evloop::time::{sleep, timeout, Instant};
 use evloop::websocket::{self, Config, WebSocket};
 
+#[path = "chat/bridge.rs"]
+mod bridge;
 #[path = "chat/room.rs"]
 pub mod room;
 use room::Room;
@@ -50,6 +52,10 @@ pub struct Options {
     pub chat: Config,
     /// Limits of `/echo`: 16 MiB messages, as the Autobahn cases send.
     pub echo: Config,
+    /// A Redis server to share the room through with other chat servers
+    /// (`--redis ADDR`; `chat/bridge.rs`, lesson 17). `None`: this server's
+    /// room is the whole chat.
+    pub redis: Option<SocketAddr>,
 }
 
 impl Default for Options {
@@ -63,9 +69,13 @@ impl Default for Options {
                 max_message_size: 16 * 1024 * 1024,
                 ..Config::default()
             },
+            redis: None,
         }
     }
 }
+
+/// The Redis channel bridged rooms share.
+pub const CHANNEL: &str = "evloop:chat";
 
 /// The kernel's send buffer for each client. Linux grows it up to 4 MiB on
 /// its own; a client that reads nothing would pin all of that in kernel
@@ -88,6 +98,10 @@ async fn echo(mut ws: WebSocket<TcpStream>) {
 /// Accept connections forever: plain HTTP for the page, WebSocket for `/ws` and `/echo`.
 pub async fn serve(listener: TcpListener, options: Options) -> io::Result<()> {
     let room = Arc::new(Mutex::new(Room::new(options.room)));
+    if let Some(redis) = options.redis {
+        let bridge = bridge::bridge(room.clone(), redis, CHANNEL.to_string());
+        evloop::task::Builder::new().name("bridge").spawn(bridge);
+    }
     let gate = Arc::new(Mutex::new(Gate::new(&options)));
     let mut backoff = AcceptBackoff::new();
     loop {
@@ -331,20 +345,25 @@ const PAGE: &str = r#"<!doctype html>
 
 // ANCHOR: main
 fn main() -> io::Result<()> {
-    let (host, port) = parse_args();
+    let (host, port, redis) = parse_args();
+    let options = Options {
+        redis,
+        ..Options::default()
+    };
     evloop::run(async move {
         let listener = TcpListener::bind((host.as_str(), port)).await?;
         // The first line of stdout, flushed: scripts and tests read the port from it.
         println!("listening on http://{}", listener.local_addr()?);
         io::stdout().flush()?;
-        serve(listener, Options::default()).await
+        serve(listener, options).await
     })
 }
 // ANCHOR_END: main
 
-/// `--port N` (0: any free port; default 8000) and `--host H` (default 127.0.0.1).
-fn parse_args() -> (String, u16) {
-    let (mut host, mut port) = ("127.0.0.1".to_string(), 8000);
+/// `--port N` (0: any free port; default 8000), `--host H` (default
+/// 127.0.0.1) and `--redis ADDR` (share the room through Redis; default none).
+fn parse_args() -> (String, u16, Option<SocketAddr>) {
+    let (mut host, mut port, mut redis) = ("127.0.0.1".to_string(), 8000, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
@@ -354,13 +373,19 @@ fn parse_args() -> (String, u16) {
                     .unwrap_or_else(|_| usage(&format!("bad port {p:?}")))
             }
             ("--host", Some(h)) => host = h,
+            ("--redis", Some(a)) => {
+                let addr = a
+                    .parse()
+                    .unwrap_or_else(|_| usage(&format!("bad address {a:?}")));
+                redis = Some(addr);
+            }
             _ => usage(&format!("unexpected argument {arg:?}")),
         }
     }
-    (host, port)
+    (host, port, redis)
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("{why}\nusage: 15_chat_server [--port N] [--host ADDR]");
+    eprintln!("{why}\nusage: 15_chat_server [--port N] [--host ADDR] [--redis HOST:PORT]");
     std::process::exit(2)
 }

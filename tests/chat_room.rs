@@ -263,3 +263,34 @@ fn newcomers_share_the_history_a_batch_at_a_time() {
         bob_first[0].as_bytes().as_ptr()
     );
 }
+
+/// A bridged room (`chat/bridge.rs`) queues what is said here for the other
+/// servers, at most its capacity: past that a line still reaches everyone
+/// here and is counted as unsent, so a stalled Redis pins no memory and the
+/// loss is told. A line relayed from another server is logged here but not
+/// queued again — else two servers would echo it between them for ever.
+#[test]
+fn a_bridged_room_queues_its_own_lines_boundedly_and_never_sends_relayed_ones_back() {
+    let now = t0();
+    let mut room = Room::new(Limits::default());
+    let mut outbox = room.bridge(2);
+    let alice = join(&mut room, now);
+    room.said(alice.id, "one", now).unwrap();
+    room.said(alice.id, "two", now).unwrap(); // the queue is full now
+    room.relayed("bob: from elsewhere".into(), now);
+    assert_eq!(
+        take_all(&mut room, &alice).unwrap(),
+        [
+            "* guest-1 joined",
+            "guest-1: one",
+            "guest-1: two",
+            "bob: from elsewhere"
+        ]
+    );
+    // "joined" and "one" fitted; "two" did not; the relayed line was not queued.
+    assert_eq!(outbox.try_recv().as_deref(), Ok("* guest-1 joined"));
+    assert_eq!(outbox.try_recv().as_deref(), Ok("guest-1: one"));
+    assert!(outbox.try_recv().is_err());
+    assert_eq!(room.take_unsent(), 1);
+    assert_eq!(room.take_unsent(), 0, "told once");
+}

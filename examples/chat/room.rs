@@ -86,6 +86,11 @@ pub struct Room {
     next_id: u64,
     /// How many members are paused senders (see [`Room::said`]).
     paused: usize,
+    /// Lines said here, for the rooms of other servers (`chat/bridge.rs`);
+    /// `None` unless the room is bridged.
+    outbox: Option<mpsc::Sender<String>>,
+    /// Lines the outbox had no room for since the bridge last asked.
+    unsent: u64,
 }
 
 struct Member {
@@ -188,7 +193,31 @@ impl Room {
             log,
             next_id: 1,
             paused: 0,
+            outbox: None,
+            unsent: 0,
         }
+    }
+
+    /// Bridge this room to the rooms of other servers (`chat/bridge.rs`):
+    /// from now on every line said here is also queued, up to `capacity`
+    /// lines, for the bridge to send on. When the queue is full (the link is
+    /// slow or down) a line still reaches everyone here, but not the other
+    /// servers; it is counted, and the bridge says so ([`Room::take_unsent`]).
+    pub fn bridge(&mut self, capacity: usize) -> mpsc::Receiver<String> {
+        let (outbox, lines) = mpsc::channel(capacity);
+        self.outbox = Some(outbox);
+        lines
+    }
+
+    /// A line said in another server's room: log it for everyone here, and
+    /// do not send it on (it came over the bridge, which sends it to all).
+    pub fn relayed(&mut self, line: String, now: Instant) {
+        self.broadcast_all(VecDeque::from([line]), now);
+    }
+
+    /// How many lines did not reach the other servers since the last call.
+    pub fn take_unsent(&mut self) -> u64 {
+        std::mem::take(&mut self.unsent)
     }
 
     /// What this room allows.
@@ -288,6 +317,12 @@ impl Room {
     // ANCHOR: broadcast
     /// Log `line` for everyone and ring every doorbell. Never waits.
     pub fn broadcast(&mut self, line: String, now: Instant) {
+        // Bridged (`chat/bridge.rs`): the other servers' rooms get it too.
+        if let Some(outbox) = &self.outbox {
+            if outbox.try_send(line.clone()).is_err() {
+                self.unsent += 1;
+            }
+        }
         self.broadcast_all(VecDeque::from([line]), now);
     }
 
