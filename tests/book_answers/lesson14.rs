@@ -1,4 +1,5 @@
-//! Lesson 14's exercises: unbounded channels, bigger buffers, a moved bottleneck.
+//! Lesson 14's exercises: unbounded channels, bigger buffers, a moved
+//! bottleneck, and the records kept in a real Redis.
 
 use std::time::Duration;
 
@@ -6,6 +7,14 @@ use evloop::sync::mpsc::{self, error::TrySendError};
 use evloop::time::{sleep, Instant};
 
 use crate::paused;
+
+/// Lesson 14's example, for its Redis stage (exercise 4).
+#[path = "../../examples/14_pipeline.rs"]
+#[allow(dead_code)]
+mod example;
+
+#[path = "../redis_support/mod.rs"]
+mod redis_support;
 
 const RECORDS: usize = 10;
 
@@ -156,3 +165,34 @@ fn a_slow_fetch_moves_the_bottleneck_and_the_pace() {
     assert_eq!(report.total, ms(10 * 600 + 50 + 300));
 }
 // ANCHOR_END: ex3
+
+// ANCHOR: ex4
+/// The pipeline at `0.03` s per store, then its Redis stage against a real
+/// `redis-server` (the test skips, saying so, if none is installed). The
+/// keys are read back with evloop's own client: `redis-cli GET`, in Rust.
+#[test]
+fn the_pipeline_keeps_every_stored_record_in_redis() {
+    let Some(server) = redis_support::RedisServer::start() else {
+        return;
+    };
+    let pace = example::Pace::with_store(ms(30));
+    let report = paused().block_on(example::pipeline(pace));
+    assert_eq!(report.stored.len(), example::RECORDS);
+    // Real sockets to another process: the real clock.
+    let (writes, kept) = evloop::run(async {
+        let writes = example::save_to_redis(server.addr, &report.stored).await?;
+        let mut conn = evloop::redis::Connection::connect(server.addr).await?;
+        let mut kept = Vec::new();
+        for id in 0..example::RECORDS {
+            kept.push(conn.get(format!("pipeline:record:{id}")).await?);
+        }
+        Ok::<_, evloop::redis::Error>((writes, kept))
+    })
+    .unwrap();
+    assert_eq!(writes, 1, "ten SETs from ten tasks of one turn: one write");
+    assert_eq!(kept[3], Some(b"RECORD 3".to_vec())); // `redis-cli GET pipeline:record:3`
+    for (id, value) in kept.into_iter().enumerate() {
+        assert_eq!(value, Some(format!("RECORD {id}").into_bytes()));
+    }
+}
+// ANCHOR_END: ex4
