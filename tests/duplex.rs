@@ -185,3 +185,17 @@ fn a_stall_that_begins_while_the_reader_waits_moves_its_timer() {
         drop(staller.await.unwrap());
     });
 }
+
+#[test]
+fn a_task_reading_an_empty_connection_is_said_to_wait_on_it() {
+    let rt = paused(0);
+    let (_a, mut b) = duplex(16);
+    rt.spawn_named("reader", async move {
+        let mut buf = [0; 4];
+        b.read(&mut buf).await.unwrap()
+    });
+    rt.turn();
+    let tasks = rt.tasks();
+    assert_eq!(tasks[0].waiting_on, evloop::task::WaitReason::Duplex);
+    assert_eq!(tasks[0].waiting_on.to_string(), "an in-memory connection");
+}

@@ -433,16 +433,26 @@ fn runtime_tasks_says_what_each_task_waits_on() {
             evloop::yield_now().await;
         }
     });
+    let lock = Arc::new(evloop::sync::Semaphore::new(0));
+    let bell = Arc::new(evloop::sync::Notify::new());
+    let (l, b) = (lock.clone(), bell.clone());
+    rt.spawn_named("locker", async move { drop(l.acquire().await) });
+    rt.spawn_named("listener", async move { b.notified().await });
     rt.turn();
     let tasks = rt.tasks();
     let names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["reader", "waiter", "yielder"]);
+    assert_eq!(names, ["reader", "waiter", "yielder", "locker", "listener"]);
     assert_eq!(tasks[0].waiting_on, WaitReason::Channel);
     assert_eq!(tasks[0].state, TaskState::Idle);
     assert_eq!(tasks[1].waiting_on, WaitReason::Join { task: 1 });
     assert_eq!(tasks[2].state, TaskState::Scheduled);
+    assert_eq!(tasks[3].waiting_on, WaitReason::Semaphore);
+    assert_eq!(tasks[3].waiting_on.to_string(), "a semaphore's permits");
+    assert_eq!(tasks[4].waiting_on, WaitReason::Notify);
     drop(tx);
-    rt.turn(); // the reader sees the channel closed, and finishes
+    lock.add_permits(1);
+    bell.notify_one();
+    rt.turn(); // the reader sees the channel closed, and finishes; so do the locker and listener
     rt.turn(); // so does the waiter
     let names: Vec<String> = rt.tasks().into_iter().map(|t| t.name).collect();
     assert_eq!(names, ["yielder"], "finished tasks leave the list");

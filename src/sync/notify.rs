@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{lock, update_waker, waiting_on_channel};
+use crate::sync::{lock, update_waker};
 use crate::task::coop;
 
 /// Wake tasks without sending them anything: a signal.
@@ -210,7 +210,7 @@ impl Future for Notified<'_> {
             Some(ticket) => match state.find_waiter(ticket) {
                 Ok(i) => {
                     let old = update_waker(&mut state.waiters[i].1, cx.waker());
-                    waiting_on_channel();
+                    crate::task::wait::record(crate::task::WaitReason::Notify);
                     drop(state);
                     drop(old);
                     return Poll::Pending;
@@ -230,7 +230,7 @@ impl Future for Notified<'_> {
             coop::spend();
             Poll::Ready(())
         } else {
-            waiting_on_channel();
+            crate::task::wait::record(crate::task::WaitReason::Notify);
             Poll::Pending
         }
     }

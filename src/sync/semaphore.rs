@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{lock, update_waker, waiting_on_channel};
+use crate::sync::{lock, update_waker};
 use crate::task::coop;
 
 /// A count of permits that tasks acquire and release (asyncio's
@@ -351,13 +351,13 @@ impl<'a> Future for Acquire<'a> {
                     waker,
                 });
                 this.ticket = Some(ticket);
-                waiting_on_channel();
+                crate::task::wait::record(crate::task::WaitReason::Semaphore);
                 return Poll::Pending;
             }
             Some(ticket) => match state.find_waiter(ticket) {
                 Ok(i) => {
                     let old = update_waker(&mut state.waiters[i].waker, cx.waker());
-                    waiting_on_channel();
+                    crate::task::wait::record(crate::task::WaitReason::Semaphore);
                     drop(state);
                     drop(old);
                     return Poll::Pending;

@@ -83,6 +83,12 @@ pub enum WaitReason {
     },
     /// A `spawn_blocking` job on the thread pool.
     Blocking,
+    /// Permits of a `Semaphore` (an async lock, or a bound on work in flight).
+    Semaphore,
+    /// A `Notify`'s notification.
+    Notify,
+    /// Bytes, or room for them, on an in-memory connection (`testing::duplex`).
+    Duplex,
 }
 
 /// Tags of the encoding: the low 3 bits of the stored `u64`.
@@ -93,6 +99,11 @@ const WRITABLE: u64 = 3;
 const CHANNEL: u64 = 4;
 const JOIN: u64 = 5;
 const BLOCKING: u64 = 6;
+/// The last tag: the reasons without a payload, told apart by their payload.
+const OTHER: u64 = 7;
+const SEMAPHORE: u64 = 0;
+const NOTIFY: u64 = 1;
+const DUPLEX: u64 = 2;
 
 impl WaitReason {
     /// Pack into one `u64` (tag in the low 3 bits, payload above), so the
@@ -106,6 +117,9 @@ impl WaitReason {
             WaitReason::Channel => (CHANNEL, 0),
             WaitReason::Join { task } => (JOIN, task),
             WaitReason::Blocking => (BLOCKING, 0),
+            WaitReason::Semaphore => (OTHER, SEMAPHORE),
+            WaitReason::Notify => (OTHER, NOTIFY),
+            WaitReason::Duplex => (OTHER, DUPLEX),
         };
         (payload << 3) | tag
     }
@@ -124,6 +138,12 @@ impl WaitReason {
             CHANNEL => WaitReason::Channel,
             JOIN => WaitReason::Join { task: payload },
             BLOCKING => WaitReason::Blocking,
+            OTHER => match payload {
+                SEMAPHORE => WaitReason::Semaphore,
+                NOTIFY => WaitReason::Notify,
+                DUPLEX => WaitReason::Duplex,
+                _ => WaitReason::Unknown,
+            },
             _ => WaitReason::Unknown,
         }
     }
@@ -139,6 +159,9 @@ impl fmt::Display for WaitReason {
             WaitReason::Channel => f.write_str("a channel"),
             WaitReason::Join { task } => write!(f, "task-{task} to finish"),
             WaitReason::Blocking => f.write_str("a blocking job"),
+            WaitReason::Semaphore => f.write_str("a semaphore's permits"),
+            WaitReason::Notify => f.write_str("a notification"),
+            WaitReason::Duplex => f.write_str("an in-memory connection"),
         }
     }
 }

@@ -165,7 +165,7 @@ impl DuplexStream {
             match result {
                 Ok(n) => return Poll::Ready(Ok(n)),
                 Err(None) => {
-                    crate::task::wait::record(WaitReason::Channel);
+                    crate::task::wait::record(WaitReason::Duplex);
                     return Poll::Pending;
                 }
                 Err(Some(at)) => {
@@ -214,7 +214,7 @@ impl DuplexStream {
             if room == 0 {
                 wire.write_waker = Some(cx.waker().clone());
                 drop(wire);
-                crate::task::wait::record(WaitReason::Channel);
+                crate::task::wait::record(WaitReason::Duplex);
                 return Poll::Pending;
             }
             let mut n = buf.len().min(room);

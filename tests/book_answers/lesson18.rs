@@ -241,7 +241,7 @@ fn two_philosophers_deadlock_and_the_report_names_both_then_one_order_fixes_it()
         let line = format!("`{name}` (task-");
         let waits = report
             .lines()
-            .any(|l| l.contains(&line) && l.ends_with("waits on a channel"));
+            .any(|l| l.contains(&line) && l.ends_with("waits on a semaphore's permits"));
         assert!(waits, "{name} waits on a fork:\n{report}");
     }
     // Both take their left fork in their first poll, in whatever order: every
