@@ -314,18 +314,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_token_must_match_exactly() {
+    /// What the console's server holds: an observed runtime's observer,
+    /// and the token (if any) a viewer must give.
+    fn watch(token: Option<&str>) -> Watch {
         let observer = Runtime::builder()
             .observe(true)
             .build()
             .unwrap()
             .observer()
             .unwrap();
-        let watch = Watch {
+        Watch {
             observer,
-            token: Some("abcdefghijklmnop".into()),
-        };
+            token: token.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_token_must_match_exactly() {
+        let watch = watch(Some("abcdefghijklmnop"));
         assert!(token_ok(&watch, &request("/?token=abcdefghijklmnop", &[])));
         assert!(token_ok(
             &watch,
@@ -360,16 +366,7 @@ mod tests {
 
     #[test]
     fn without_a_token_only_a_loopback_host_is_served() {
-        let observer = Runtime::builder()
-            .observe(true)
-            .build()
-            .unwrap()
-            .observer()
-            .unwrap();
-        let watch = Watch {
-            observer,
-            token: None,
-        };
+        let watch = watch(None);
         for host in [
             "127.0.0.1:6669",
             "localhost:6669",
