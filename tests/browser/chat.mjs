@@ -4,10 +4,9 @@
 //
 //   node tests/browser/chat.mjs http://127.0.0.1:8000 target/browser-chat.png
 
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { launch } from "./launch.mjs";
 
 const [base, screenshot = "target/browser-chat.png"] = process.argv.slice(2);
 if (!base) {
@@ -15,16 +14,8 @@ if (!base) {
   process.exit(2);
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), "evloop-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  timeout: 60_000,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launch();
+const { context } = browser;
 
 try {
   const open = async () => {
@@ -60,6 +51,5 @@ try {
   await bob.screenshot({ path: screenshot, fullPage: true });
   console.log(`browser: two chromium pages joined, one sent, both show it; screenshot ${screenshot}`);
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser.close();
 }

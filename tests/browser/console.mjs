@@ -8,10 +8,9 @@
 // The Python clients are started by the caller (.ci/console.sh) and signal
 // that they are connected by creating the file named in $CLIENTS_READY.
 
-import { existsSync, mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { chromium } from "playwright-core";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { launch } from "./launch.mjs";
 
 const [url, screenshot = "target/browser-console.png"] = process.argv.slice(2);
 if (!url) {
@@ -19,16 +18,8 @@ if (!url) {
   process.exit(2);
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), "evloop-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  timeout: 60_000,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launch();
+const { context } = browser;
 
 try {
   const page = await context.newPage();
@@ -67,6 +58,5 @@ try {
   console.log(`browser: the console lists ${names.length} tasks by name; the blocker was shown slow ` +
     `${took} ms after the clients connected; screenshot ${screenshot}`);
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser.close();
 }
