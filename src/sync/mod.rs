@@ -49,6 +49,7 @@ pub mod mpsc;
 mod notify;
 pub mod oneshot;
 mod semaphore;
+mod waiters;
 
 pub use notify::{Notified, Notify};
 pub use semaphore::{Acquire, AcquireError, Semaphore, SemaphorePermit, TryAcquireError};

@@ -3,11 +3,11 @@
 //! The smallest primitive in `sync`: a queue of parked wakers and one stored
 //! permit. `notified().await` parks the task's waker (and returns `Pending`);
 //! `notify_one` takes the oldest waker and wakes it, so the loop polls that
-//! task on its next turn. Like the channels, the waiters sit in a FIFO under
-//! one `Mutex`, identified by ticket, and every waker is woken or dropped
-//! only after the lock is released.
+//! task on its next turn. Like the channels' senders, the waiters sit in a
+//! FIFO under one `Mutex`, identified by ticket (`sync/waiters.rs`), and every
+//! waker is woken or dropped only after the lock is released.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::mem;
@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
+use crate::sync::waiters::Waiters;
 use crate::sync::{lock, update_waker};
 use crate::task::coop;
 
@@ -55,12 +56,11 @@ pub struct Notify {
 struct State {
     /// One stored `notify_one`, for the next waiter.
     permit: bool,
-    /// Parked waiters, oldest first; tickets increase front to back.
-    waiters: VecDeque<(u64, Waker)>,
+    /// Parked waiters, oldest first (`sync/waiters.rs`).
+    waiters: Waiters,
     /// Tickets `notify_one` chose, whose futures have not yet seen it. If
     /// one is dropped first, its notification passes to the next waiter.
     chosen: HashSet<u64>,
-    next_ticket: u64,
     /// Counts `notify_waiters` calls: a `Notified` created before one is
     /// woken by it, even if it was not polled yet.
     generation: u64,
@@ -77,9 +77,8 @@ impl Notify {
         Notify {
             state: Mutex::new(State {
                 permit: false,
-                waiters: VecDeque::new(),
+                waiters: Waiters::new(),
                 chosen: HashSet::new(),
-                next_ticket: 0,
                 generation: 0,
             }),
         }
@@ -141,10 +140,10 @@ impl Notify {
     pub fn notify_waiters(&self) {
         let mut state = lock(&self.state);
         state.generation += 1;
-        let waiters = mem::take(&mut state.waiters);
+        let waiters = state.waiters.take_all();
         drop(state);
-        for (_, waker) in waiters {
-            waker.wake();
+        for waiter in waiters {
+            waiter.waker.wake();
         }
     }
 }
@@ -153,19 +152,15 @@ impl State {
     /// Choose the oldest waiter and hand back its waker, or store the permit.
     fn notify_one(&mut self) -> Option<Waker> {
         match self.waiters.pop_front() {
-            Some((ticket, waker)) => {
-                self.chosen.insert(ticket);
-                Some(waker)
+            Some(waiter) => {
+                self.chosen.insert(waiter.ticket);
+                Some(waiter.waker)
             }
             None => {
                 self.permit = true;
                 None
             }
         }
-    }
-
-    fn find_waiter(&self, ticket: u64) -> Result<usize, usize> {
-        self.waiters.binary_search_by_key(&ticket, |w| w.0)
     }
 }
 
@@ -201,15 +196,12 @@ impl Future for Notified<'_> {
             None if state.generation != this.generation => true,
             None if mem::take(&mut state.permit) => true,
             None => {
-                let ticket = state.next_ticket;
-                state.next_ticket += 1;
-                state.waiters.push_back((ticket, cx.waker().clone()));
-                this.ticket = Some(ticket);
+                this.ticket = Some(state.waiters.push(cx.waker().clone(), ()));
                 false
             }
-            Some(ticket) => match state.find_waiter(ticket) {
-                Ok(i) => {
-                    let old = update_waker(&mut state.waiters[i].1, cx.waker());
+            Some(ticket) => match state.waiters.find(ticket) {
+                Some(i) => {
+                    let old = update_waker(&mut state.waiters[i].waker, cx.waker());
                     crate::task::wait::record(crate::task::WaitReason::Notify);
                     drop(state);
                     drop(old);
@@ -217,7 +209,7 @@ impl Future for Notified<'_> {
                 }
                 // Out of the queue: chosen by `notify_one`, or taken by
                 // `notify_waiters`. Either way, notified.
-                Err(_) => {
+                None => {
                     state.chosen.remove(&ticket);
                     true
                 }
@@ -242,10 +234,10 @@ impl Drop for Notified<'_> {
     fn drop(&mut self) {
         let Some(ticket) = self.ticket else { return };
         let mut state = lock(&self.notify.state);
-        let (ours, passed_on) = match state.find_waiter(ticket) {
-            Ok(i) => (state.waiters.remove(i), None),
-            Err(_) if state.chosen.remove(&ticket) => (None, state.notify_one()),
-            Err(_) => (None, None),
+        let (ours, passed_on) = match state.waiters.find(ticket) {
+            Some(i) => (Some(state.waiters.remove(i)), None),
+            None if state.chosen.remove(&ticket) => (None, state.notify_one()),
+            None => (None, None),
         };
         drop(state);
         drop(ours);

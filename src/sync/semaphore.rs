@@ -6,13 +6,12 @@
 //! straight to the oldest waiter and wakes it; the loop polls that task on
 //! its next turn, in step 1, and its `acquire` completes.
 //!
-//! The queue is the one of the bounded channel (`sync/mpsc/chan.rs`): one
+//! The queue is the one of the bounded channel (`sync/waiters.rs`): one
 //! `Mutex`, a FIFO of waiters identified by *ticket*, and permits *assigned*
 //! to a waiter before it is woken. Assigning (not just waking) is what makes
 //! it fair: a newcomer cannot take a permit meant for a waiter, and a request
 //! for many permits at the head is not overtaken by small ones behind it.
 
-use std::collections::VecDeque;
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
@@ -21,6 +20,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
+use crate::sync::waiters::Waiters;
 use crate::sync::{lock, update_waker};
 use crate::task::coop;
 
@@ -70,20 +70,13 @@ struct State {
     /// Permits free right now. Invariant: if `waiters` is not empty, the
     /// head needs more than this (else it would have been served).
     permits: usize,
-    /// Acquirers waiting, oldest first; tickets increase front to back.
-    waiters: VecDeque<Waiter>,
-    next_ticket: u64,
+    /// Acquirers waiting, oldest first, each with the permits it needs
+    /// (`sync/waiters.rs`).
+    waiters: Waiters<usize>,
     /// Set by `close`: the ticket of the first waiter refused. Waiters are
     /// served from the front, so every ticket below it left the queue with
     /// its permits and every ticket from it on left with an error.
     closed_at: Option<u64>,
-}
-
-#[derive(Debug)]
-struct Waiter {
-    ticket: u64,
-    needed: usize,
-    waker: Waker,
 }
 
 /// Permits held by a task; dropping it gives them back to the semaphore
@@ -147,8 +140,7 @@ impl Semaphore {
         Semaphore {
             state: Mutex::new(State {
                 permits,
-                waiters: VecDeque::new(),
-                next_ticket: 0,
+                waiters: Waiters::new(),
                 closed_at: None,
             }),
         }
@@ -268,9 +260,9 @@ impl Semaphore {
         if state.closed_at.is_some() {
             return;
         }
-        let next = state.next_ticket;
+        let next = state.waiters.next_ticket();
         state.closed_at = Some(state.waiters.front().map_or(next, |w| w.ticket));
-        let refused = mem::take(&mut state.waiters);
+        let refused = state.waiters.take_all();
         drop(state);
         // Woken after the unlock; each sees `closed_at` and gives up.
         for waiter in refused {
@@ -295,17 +287,13 @@ impl State {
     fn serve(&mut self) -> Vec<Waker> {
         let mut woken = Vec::new();
         while let Some(head) = self.waiters.front() {
-            if head.needed > self.permits {
+            if head.wants > self.permits {
                 break;
             }
-            self.permits -= head.needed;
+            self.permits -= head.wants;
             woken.extend(self.waiters.pop_front().map(|w| w.waker));
         }
         woken
-    }
-
-    fn find_waiter(&self, ticket: u64) -> Result<usize, usize> {
-        self.waiters.binary_search_by_key(&ticket, |w| w.ticket)
     }
 
     /// A ticket that left the queue: did it leave with its permits?
@@ -342,20 +330,12 @@ impl<'a> Future for Acquire<'a> {
                 state.permits -= this.needed;
             }
             None => {
-                let ticket = state.next_ticket;
-                state.next_ticket += 1;
-                let (needed, waker) = (this.needed, cx.waker().clone());
-                state.waiters.push_back(Waiter {
-                    ticket,
-                    needed,
-                    waker,
-                });
-                this.ticket = Some(ticket);
+                this.ticket = Some(state.waiters.push(cx.waker().clone(), this.needed));
                 crate::task::wait::record(crate::task::WaitReason::Semaphore);
                 return Poll::Pending;
             }
-            Some(ticket) => match state.find_waiter(ticket) {
-                Ok(i) => {
+            Some(ticket) => match state.waiters.find(ticket) {
+                Some(i) => {
                     let old = update_waker(&mut state.waiters[i].waker, cx.waker());
                     crate::task::wait::record(crate::task::WaitReason::Semaphore);
                     drop(state);
@@ -363,7 +343,7 @@ impl<'a> Future for Acquire<'a> {
                     return Poll::Pending;
                 }
                 // Left the queue: with its permits (served), or refused.
-                Err(_) => {
+                None => {
                     this.ticket = None;
                     if !state.was_served(ticket) {
                         return Poll::Ready(Err(AcquireError));
@@ -386,8 +366,8 @@ impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(ticket) = self.ticket else { return };
         let mut state = lock(&self.sem.state);
-        match state.find_waiter(ticket) {
-            Ok(i) => {
+        match state.waiters.find(ticket) {
+            Some(i) => {
                 let ours = state.waiters.remove(i);
                 // We may have been the large request at the head that held
                 // the others back.
@@ -396,11 +376,11 @@ impl Drop for Acquire<'_> {
                 drop(ours);
                 woken.into_iter().for_each(Waker::wake);
             }
-            Err(_) if state.was_served(ticket) => {
+            None if state.was_served(ticket) => {
                 drop(state);
                 self.sem.add_permits(self.needed);
             }
-            Err(_) => {}
+            None => {}
         }
     }
 }

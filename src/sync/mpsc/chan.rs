@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use super::error::{SendError, TryRecvError, TrySendError};
+use crate::sync::waiters::{Waiter, Waiters};
 use crate::sync::{lock, replace_waker, update_waker, waiting_on_channel};
 use crate::task::coop;
 
@@ -34,9 +35,8 @@ struct State<T> {
     /// The queue itself. It grows to the capacity once and then reuses its
     /// allocation, so a message costs no allocation of its own.
     buffer: VecDeque<T>,
-    /// Senders waiting for room, oldest first. Invariant: their tickets are
-    /// increasing (a waiter always joins at the back with a fresh ticket).
-    waiters: VecDeque<Waiter>,
+    /// Senders waiting for room, oldest first (`sync/waiters.rs`).
+    waiters: Waiters,
     /// Slots the receiver freed and handed to a woken sender, which has not
     /// come back to fill them yet. Counting them as taken is what makes the
     /// queue fair: a newcomer cannot slip into a slot promised to a waiter.
@@ -44,7 +44,6 @@ struct State<T> {
     /// Invariant: if `waiters` is not empty, `buffer.len() + reserved ==
     /// capacity` (every free slot is already promised to someone).
     reserved: usize,
-    next_ticket: u64,
     /// The receiver's waker, present only while it waits on an empty buffer.
     /// Sending *takes* it: nobody waits → nobody is woken.
     recv_waker: Option<Waker>,
@@ -55,20 +54,13 @@ struct State<T> {
     closed: bool,
 }
 
-/// A sender parked until there is room for its value.
-struct Waiter {
-    ticket: u64,
-    waker: Waker,
-}
-
 impl<T> Chan<T> {
     pub(super) fn new(capacity: usize) -> Self {
         Chan {
             state: Mutex::new(State {
                 buffer: VecDeque::new(),
-                waiters: VecDeque::new(),
+                waiters: Waiters::new(),
                 reserved: 0,
-                next_ticket: 0,
                 recv_waker: None,
                 senders: 1,
                 closed: false,
@@ -130,18 +122,14 @@ impl<T> Chan<T> {
             None => {
                 // Full: take a ticket and wait at the back of the queue.
                 debug_assert_eq!(state.buffer.len() + state.reserved, self.capacity);
-                let t = state.next_ticket;
-                state.next_ticket += 1;
-                let waker = cx.waker().clone();
-                state.waiters.push_back(Waiter { ticket: t, waker });
+                *ticket = Some(state.waiters.push(cx.waker().clone(), ()));
                 waiting_on_channel();
-                *ticket = Some(t);
                 return Poll::Pending;
             }
-            Some(t) => match state.find_waiter(t) {
+            Some(t) => match state.waiters.find(t) {
                 // Still waiting: we were polled for another reason (e.g. a
                 // `select`), so just keep the waker up to date.
-                Ok(i) => {
+                Some(i) => {
                     let old = update_waker(&mut state.waiters[i].waker, cx.waker());
                     waiting_on_channel();
                     drop(state);
@@ -150,7 +138,7 @@ impl<T> Chan<T> {
                 }
                 // Granted: the slot was reserved for us; turn the promise
                 // into a value in the buffer.
-                Err(_) => {
+                None => {
                     state.reserved -= 1;
                     *ticket = None;
                 }
@@ -177,14 +165,14 @@ impl<T> Chan<T> {
         if state.closed {
             return; // nobody waits on a closed channel
         }
-        match state.find_waiter(ticket) {
-            Ok(i) => {
+        match state.waiters.find(ticket) {
+            Some(i) => {
                 // Our own waker, moved out to be dropped after the unlock.
                 let ours = state.waiters.remove(i);
                 drop(state);
                 drop(ours);
             }
-            Err(_) => {
+            None => {
                 state.reserved -= 1;
                 let next = state.grant_free_slot();
                 drop(state);
@@ -303,16 +291,10 @@ impl<T> Chan<T> {
 impl<T> State<T> {
     /// Mark the channel closed and hand back the waiting senders, to wake
     /// once the lock is released (each gets its value back in an error).
-    fn close(&mut self) -> VecDeque<Waiter> {
+    fn close(&mut self) -> VecDeque<Waiter<()>> {
         self.closed = true;
         self.reserved = 0;
-        mem::take(&mut self.waiters)
-    }
-
-    /// Where the waiter holding `ticket` sits: `Ok(index)`, or `Err` if it has
-    /// left the queue. Tickets are sorted, so this is a binary search.
-    fn find_waiter(&self, ticket: u64) -> Result<usize, usize> {
-        self.waiters.binary_search_by_key(&ticket, |w| w.ticket)
+        self.waiters.take_all()
     }
 
     /// A slot just became free. If a sender waits, promise the slot to the
