@@ -12,7 +12,7 @@
 //! Each iteration: a fresh runtime, connect, then 100 tasks × `rounds` of
 //! `SET key i` + `GET key` (checked). Throughput is in commands (elements/s).
 //! The one-command-per-round-trip ways get fewer rounds (they are ~20× slower)
-//! so an iteration stays under a second; elements/s makes them comparable.
+//! so an iteration stays within seconds; elements/s makes them comparable.
 //! After the timing, one more run of each counts round trips: the server's
 //! `total_reads_processed`, and evloop's own count of writes.
 //!
@@ -29,8 +29,9 @@ mod redis_support;
 use redis_support::RedisServer;
 
 const TASKS: usize = 100;
-/// Rounds per task for the pipelined clients (200,000 commands an iteration).
-const PIPELINED_ROUNDS: usize = 1_000;
+/// Rounds per task for the pipelined clients: 100 tasks × 10,000 `SET` +
+/// `GET`, 2,000,000 commands an iteration.
+const PIPELINED_ROUNDS: usize = 10_000;
 /// Rounds per task for the one-command-per-round-trip clients.
 const SERIAL_ROUNDS: usize = 50;
 const POOL: usize = 8;
@@ -146,12 +147,18 @@ fn bench(c: &mut Criterion, server: &RedisServer) {
     let commands = |rounds: usize| (2 * TASKS * rounds) as u64;
     let sum = |iters: u64, f: &dyn Fn() -> Duration| (0..iters).map(|_| f()).sum::<Duration>();
 
-    group.throughput(Throughput::Elements(commands(PIPELINED_ROUNDS)));
+    // `REDIS_ROUNDS=N` sets the pipelined rounds per task, to see how the
+    // ratio moves with the length of a run.
+    let rounds = std::env::var("REDIS_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(PIPELINED_ROUNDS);
+    group.throughput(Throughput::Elements(commands(rounds)));
     group.bench_function("evloop-pipelined", |b| {
-        b.iter_custom(|n| sum(n, &|| evloop_run(addr, Way::Pipelined, PIPELINED_ROUNDS).0))
+        b.iter_custom(|n| sum(n, &|| evloop_run(addr, Way::Pipelined, rounds).0))
     });
     group.bench_function("redis-rs-multiplexed", |b| {
-        b.iter_custom(|n| sum(n, &|| redis_rs_run(addr, PIPELINED_ROUNDS)))
+        b.iter_custom(|n| sum(n, &|| redis_rs_run(addr, rounds)))
     });
     group.throughput(Throughput::Elements(commands(SERIAL_ROUNDS)));
     group.bench_function("evloop-sequential", |b| {

@@ -315,3 +315,36 @@ fn a_command_cancelled_half_way_retires_its_connection() {
         assert!(conn.is_broken());
     });
 }
+
+/// The shared connection watches the oldest command it wrote, not a clock
+/// started when the connection went idle: a command sent after a long quiet
+/// spell gets its whole `response_timeout`, and a slow answer inside it is
+/// an answer, not a timeout.
+#[test]
+fn a_command_after_a_quiet_spell_gets_its_whole_response_timeout() {
+    evloop::run(async {
+        // A server on a thread of its own: the first command is answered at
+        // once, the second after 120 ms.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut chunk = [0u8; 256];
+            for delay in [0, 120] {
+                let _ = conn.read(&mut chunk).unwrap(); // one small command
+                std::thread::sleep(Duration::from_millis(delay));
+                conn.write_all(b":1\r\n").unwrap();
+            }
+            let _ = conn.read(&mut chunk); // until the client goes
+        });
+        let mux = Multiplexed::connect_with(addr, quick()).await.unwrap();
+        assert_eq!(mux.incr("n").await.unwrap(), 1);
+        // Quiet for 150 ms (most of the 200 ms): the reader's watch comes
+        // round while nothing is owed.
+        evloop::time::sleep(Duration::from_millis(150)).await;
+        // 120 ms to answer is inside this command's own 200 ms.
+        assert_eq!(mux.incr("n").await.unwrap(), 1);
+        assert!(!mux.is_broken());
+    });
+}

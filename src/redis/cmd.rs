@@ -68,7 +68,9 @@ impl Cmd {
     /// Whether this command blocks its connection (`BRPOP`, `SUBSCRIBE`, …),
     /// so that only a connection of its own may carry it.
     pub fn is_blocking(&self) -> bool {
-        BLOCKING.contains(&self.name().as_str())
+        BLOCKING
+            .iter()
+            .any(|name| self.args[0].eq_ignore_ascii_case(name.as_bytes()))
     }
 
     /// Append the command in RESP to `out` (see [`encode`](super::encode)).

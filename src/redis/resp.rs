@@ -227,10 +227,12 @@ fn not_resp(why: &str) -> Error {
 /// assert_eq!(out, b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
 /// ```
 pub fn encode(args: &[impl AsRef<[u8]>], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    use std::io::Write;
+    // Writing into a `Vec` cannot fail; no `String` is made for a length.
+    let _ = write!(out, "*{}\r\n", args.len());
     for arg in args {
         let arg = arg.as_ref();
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        let _ = write!(out, "${}\r\n", arg.len());
         out.extend_from_slice(arg);
         out.extend_from_slice(b"\r\n");
     }
