@@ -67,6 +67,32 @@ fn task_named<'a>(update: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 #[test]
+fn the_block_on_future_has_a_row_that_says_what_it_waits_on() {
+    let rt = Runtime::builder()
+        .start_paused(true)
+        .observe(true)
+        .build()
+        .unwrap();
+    let observer = rt.observer().unwrap();
+    let asker = observer.clone();
+    rt.block_on(async move {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        evloop::spawn(async move {
+            // Polled after main parked on the channel; the sample is taken
+            // as the next turn begins.
+            asker.request_sample();
+            evloop::time::sleep(Duration::from_secs(1)).await;
+            tx.send(1).await.unwrap();
+        });
+        rx.recv().await
+    });
+    let sample = observer.latest_sample().expect("sampled during the run");
+    let main = &sample.tasks[0];
+    assert_eq!(main.info.name, "main");
+    assert_eq!(main.info.waiting_on, WaitReason::Channel);
+}
+
+#[test]
 fn the_observer_samples_what_the_loop_holds() {
     // A paused runtime, observed: what the console reads, without the console.
     let rt = Runtime::builder()

@@ -251,7 +251,7 @@ impl Core {
                 id: 0,
                 name: "main".to_string(),
                 state: TaskState::Idle,
-                waiting_on: WaitReason::Unknown,
+                waiting_on: WaitReason::decode(self.main_waiting.get()),
             }));
         }
         tasks.extend(infos.into_iter().map(with_stats));
