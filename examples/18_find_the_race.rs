@@ -147,7 +147,7 @@ pub enum Bank {
 
 /// The login service: Bob must log in before he can withdraw (a round trip
 /// to another task); Alice already is.
-fn start_auth() -> mpsc::UnboundedSender<oneshot::Sender<()>> {
+pub fn start_auth() -> mpsc::UnboundedSender<oneshot::Sender<()>> {
     let (logins, mut incoming) = mpsc::unbounded_channel::<oneshot::Sender<()>>();
     Builder::new().name("auth").spawn(async move {
         while let Some(welcome) = incoming.recv().await {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use evloop::sync::{mpsc, oneshot, Semaphore};
+use evloop::sync::{oneshot, Semaphore};
 use evloop::task::Builder;
 use evloop::testing::{explore, DuplexStream, Explore, FailureKind, Network};
 use evloop::time::Instant;
@@ -18,7 +18,7 @@ use crate::secs;
 #[allow(dead_code)]
 mod example;
 
-use example::{withdraw_racy, Account, Ledger, Refused, OPENING_BALANCE, WITHDRAWAL};
+use example::{start_auth, withdraw_racy, Account, Ledger, Refused, OPENING_BALANCE, WITHDRAWAL};
 
 // ANCHOR: ex1
 /// How the bank takes the money: the example's racy withdrawal, or the same
@@ -27,17 +27,6 @@ use example::{withdraw_racy, Account, Ledger, Refused, OPENING_BALANCE, WITHDRAW
 enum Withdrawal {
     Racy,
     Locked,
-}
-
-/// The example's login service: one answer per request.
-fn start_auth() -> mpsc::UnboundedSender<oneshot::Sender<()>> {
-    let (logins, mut incoming) = mpsc::unbounded_channel::<oneshot::Sender<()>>();
-    Builder::new().name("auth").spawn(async move {
-        while let Some(welcome) = incoming.recv().await {
-            let _ = welcome.send(());
-        }
-    });
-    logins
 }
 
 /// One withdrawal of 60, the way `how` says.
