@@ -49,18 +49,17 @@ where
     R: Send + 'static,
 {
     let mut job = Some(f);
-    let on_loop = context::try_with_core(|core| {
+    // On a thread of the runtime (the loop, or a worker of a multi-thread one).
+    let on_runtime = context::try_with_shared(|shared| {
         let f = job.take().expect("taken once");
         let slot = Arc::new(Mutex::new(Slot {
             result: None,
             waker: None,
         }));
-        core.shared()
-            .blocking_in_flight
-            .fetch_add(1, Ordering::AcqRel);
+        shared.blocking_in_flight.fetch_add(1, Ordering::AcqRel);
         let job_slot = slot.clone();
-        let handle = Handle::new(core.shared().clone());
-        core.blocking().submit(Box::new(move || {
+        let handle = Handle::new(shared.clone());
+        shared.blocking.submit(Box::new(move || {
             // Inside the job, `Handle::current()` and `evloop::spawn` reach this runtime.
             let guard = context::enter_handle(handle);
             let result = catch_unwind(AssertUnwindSafe(f));
@@ -74,15 +73,15 @@ where
                 waker.wake();
             }
         }));
-        let waiting = WaitBlocking {
+        WaitBlocking {
             slot,
-            shared: core.shared().clone(),
+            shared: shared.clone(),
             counted: true,
-        };
-        core.spawn(waiting, Some("spawn_blocking".into()))
+        }
     });
-    if let Some(handle) = on_loop {
-        return handle;
+    if let Some(waiting) = on_runtime {
+        let name = Some("spawn_blocking".into());
+        return context::spawn("evloop::spawn_blocking", waiting, name);
     }
     // Not on a loop's thread: inside another blocking job (or under
     // `Handle::block_on`). Hand the submission to the loop as a task of its

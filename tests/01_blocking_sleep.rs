@@ -120,3 +120,15 @@ fn the_timeline_never_goes_back_in_time() {
         rt.trace().timeline()
     );
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    // Their subject is the one event loop (a poll that blocks it, its turns).
+    workers::rerun_on_workers(&[
+        "blocking_tasks_add_up",
+        "the_loop_notices_both_blocking_polls",
+    ]);
+}

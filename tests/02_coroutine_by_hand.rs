@@ -148,3 +148,11 @@ fn both_futures_hold_their_sleep_inline() {
     assert!(compiled >= floor, "{compiled} < {floor}");
     assert!(by_hand >= floor, "{by_hand} < {floor}");
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -143,3 +143,11 @@ fn pending_without_a_wake_is_never_polled_again() {
     }
     assert!(!forgetful.is_finished());
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

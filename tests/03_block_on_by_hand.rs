@@ -158,3 +158,11 @@ fn the_hand_made_waker_wakes_from_another_thread() {
     thread::park(); // returns once the helper's wake unparks us (or a spurious wakeup)
     helper.join().unwrap();
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

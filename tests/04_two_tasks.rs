@@ -117,3 +117,11 @@ fn awaiting_without_spawning_takes_four_seconds() {
     });
     assert_eq!(took, Duration::from_secs(4));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -223,3 +223,11 @@ fn timeline_lines(rt: &Runtime) -> Vec<String> {
 fn names<const N: usize>(names: [&str; N]) -> Vec<String> {
     names.map(String::from).into()
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -145,3 +145,11 @@ fn a_panic_fails_the_group_too() {
     assert!(!slow.load(Ordering::SeqCst));
     assert_eq!(rt.elapsed(), secs(1));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -172,3 +172,11 @@ fn a_panic_can_be_raised_again_in_the_awaiting_task() {
     });
     assert_eq!(outer.unwrap_err().panic_message(), Some("deep down"));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -279,3 +279,11 @@ fn the_example_parts_take_the_time_they_should() {
     // slow server's, the primary's, the download's next tick.
     assert_eq!(rt.metrics().timers_fired, 8);
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -154,3 +154,15 @@ fn an_idle_loop_parks_at_most_once_per_wheel_level_before_a_timer() {
         .count();
     assert_eq!(parks, 2, "{}", rt.trace().timeline());
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    // Their subject is the one event loop (a poll that blocks it, its turns).
+    workers::rerun_on_workers(&[
+        "an_idle_loop_parks_at_most_once_per_wheel_level_before_a_timer",
+        "the_example_blocked_version_warns_and_the_heart_skips",
+    ]);
+}

@@ -174,3 +174,11 @@ fn the_example_binary_prints_its_address_first_and_serves() {
     assert!(rest.contains("Received \"hi from thread 0\""), "{rest}");
     assert!(rest.contains("time is up"), "{rest}");
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

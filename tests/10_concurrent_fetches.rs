@@ -93,3 +93,11 @@ fn the_blocking_client_gets_the_same_answers() {
     assert_eq!(all.len(), 3);
     assert!(all.iter().all(|t| t.is_ok()));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

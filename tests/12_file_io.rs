@@ -117,3 +117,11 @@ fn the_scratch_directory_is_removed() {
     drop(scratch);
     assert!(!path.exists());
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -73,3 +73,12 @@ fn a_blocking_task_freezes_the_spinner() {
         "the slow-poll warning caught it"
     );
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    // Their subject is the one event loop (a poll that blocks it, its turns).
+    workers::rerun_on_workers(&["a_blocking_task_freezes_the_spinner"]);
+}

@@ -137,3 +137,11 @@ fn the_records_can_be_kept_in_redis() {
     );
     assert_eq!(server.raw(b"DBSIZE\r\n"), b":10\r\n");
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -364,3 +364,11 @@ fn a_stalled_client_is_dropped_without_delaying_the_others() {
         );
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

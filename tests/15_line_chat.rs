@@ -180,3 +180,11 @@ fn next_line_in_the_same_loop_loses_nothing() {
         ]
     );
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -121,3 +121,11 @@ fn the_client_shows_control_characters_instead_of_obeying_them() {
         .expect("test timed out");
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -112,3 +112,11 @@ fn the_pool_holds_the_server_to_n_connections() {
         assert_eq!(server.connected_clients(), 4);
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

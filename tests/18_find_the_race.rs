@@ -107,3 +107,11 @@ fn the_fix_survives_ten_thousand_seeds() {
     // Check and act with no `.await` between them: no order can get in.
     explore(10_000, |_| two_customers(Bank::Fixed));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -261,3 +261,11 @@ fn only_loopback_unless_opted_in_with_a_token() {
     });
     assert_eq!((without, with), (403, 200));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

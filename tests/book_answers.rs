@@ -154,3 +154,20 @@ fn every_try_it_exercise_has_a_worked_answer() {
         );
     }
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    // Their subject is the one event loop (a poll that blocks it, its turns).
+    workers::rerun_on_workers(&[
+        "lesson01::a_third_blocking_task_adds_a_third_slow_poll",
+        "lesson01::short_blocks_still_run_one_after_the_other_but_do_not_warn",
+        "lesson08::a_50ms_block_hides_under_100ms_and_shows_over_10ms",
+        "lesson08::real_work_warns_on_the_loop_and_not_on_the_pool",
+        "lesson10::a_service_that_blocks_answers_one_request_after_another",
+        "lesson13::blocking_in_the_supervisor_freezes_the_spinner_and_names_main",
+        "lesson16::a_blocking_read_line_in_the_loop_freezes_the_incoming_lines",
+    ]);
+}

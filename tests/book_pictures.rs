@@ -697,3 +697,11 @@ fn a_paused_run_draws_the_same_picture_twice() {
         assert_eq!(a, b, "{}", picture.name);
     }
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -94,3 +94,11 @@ fn accept_failures_back_off_and_are_reported_rarely() {
     assert!((1..=2).contains(&reports), "{reports} reports:\n{stderr}");
     assert_eq!(field("recovered:"), "true", "{stderr}");
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

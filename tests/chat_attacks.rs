@@ -26,10 +26,10 @@ fn a_burst_of_1100_lines_in_one_write_empties_nobody() {
     let server = Server::start(Options::default());
     run(Duration::from_secs(60), async {
         let mut readers = Vec::new();
-        for _ in 0..10 {
-            readers.push(join(&server.url()).await);
+        for n in 1..=10 {
+            readers.push(join_nth(&server.url(), n).await);
         }
-        let mut sender = join(&server.url()).await;
+        let mut sender = join_nth(&server.url(), 11).await;
         // Queue all 1,100 frames, then one flush: one write(2) on the wire.
         for i in 0..1100 {
             sender.feed(&Message::Text(format!("m{i}"))).unwrap();
@@ -67,7 +67,10 @@ fn a_burst_of_1100_lines_in_one_write_empties_nobody() {
 fn a_newline_or_an_escape_cannot_forge_a_line() {
     let server = Server::start(Options::default());
     run(Duration::from_secs(30), async {
+        // One after the other: on worker threads, two handshakes in flight
+        // may reach the room in either order, and the names follow it.
         let mut mallory = join(&server.url()).await;
+        assert_eq!(next_text(&mut mallory).await, "* guest-1 joined");
         let mut bob = join(&server.url()).await;
         say(&mut mallory, "hi\n* alice left\x1b[2J\x07\0\r").await;
         let line = next_said(&mut bob).await;
@@ -90,9 +93,10 @@ fn a_newline_or_an_escape_cannot_forge_a_line() {
 fn a_nick_cannot_be_forged_or_taken_twice() {
     let server = Server::start(Options::default());
     run(Duration::from_secs(30), async {
+        // One after the other (see above).
         let mut ada = join(&server.url()).await;
-        let mut eve = join(&server.url()).await;
         assert_eq!(next_text(&mut ada).await, "* guest-1 joined");
+        let mut eve = join(&server.url()).await;
         assert_eq!(next_text(&mut ada).await, "* guest-2 joined");
         assert_eq!(next_text(&mut eve).await, "* guest-1 joined");
         assert_eq!(next_text(&mut eve).await, "* guest-2 joined");
@@ -181,4 +185,12 @@ fn connections_past_a_cap_get_503_until_a_place_is_free() {
             assert_eq!(next_said(ws).await, "guest-1: still here");
         }
     });
+}
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
 }

@@ -88,3 +88,11 @@ fn when_redis_goes_away_each_room_goes_on_alone() {
         assert_eq!(next_said(&mut carol).await, "guest-1: still here");
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

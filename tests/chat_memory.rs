@@ -93,3 +93,11 @@ fn one_hundred_and_eighty_joiners_against_a_full_history_stay_under_64_mib() {
     );
     assert!(peak < 64 * MIB, "peak resident memory {} MiB", peak / MIB);
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -152,3 +152,11 @@ fn measure_seeds_per_second() {
         seeds as f64 / secs
     );
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

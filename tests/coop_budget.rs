@@ -217,3 +217,11 @@ fn join_all_stops_polling_children_once_the_budget_is_spent() {
     // One poll to register each timer, one to see it fired.
     assert_eq!(polls.load(Ordering::Relaxed), 2 * N);
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

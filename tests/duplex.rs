@@ -199,3 +199,11 @@ fn a_task_reading_an_empty_connection_is_said_to_wait_on_it() {
     assert_eq!(tasks[0].waiting_on, evloop::task::WaitReason::Duplex);
     assert_eq!(tasks[0].waiting_on.to_string(), "an in-memory connection");
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

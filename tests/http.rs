@@ -236,3 +236,11 @@ fn a_refused_connection_is_an_error_not_a_hang() {
         assert!(http::get("https://127.0.0.1/").await.is_err());
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -132,3 +132,11 @@ fn the_accept_loop_sleeps_on_the_runtime_clock_between_failures() {
         assert!(other_woke.duration_since(start) < Duration::from_millis(110));
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

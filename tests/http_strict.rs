@@ -297,3 +297,11 @@ fn parse_head_reduces_an_absolute_form_target_to_its_path() {
     );
     assert_eq!(http::Error::UriTooLong.status(), Some(414));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

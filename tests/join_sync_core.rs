@@ -439,3 +439,11 @@ fn join_error_is_send_sync_and_static() {
     fn assert_bounds<T: Send + Sync + 'static>() {}
     assert_bounds::<JoinError>();
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

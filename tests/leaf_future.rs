@@ -207,3 +207,11 @@ fn the_timelines_in_the_book_are_fresh() {
         );
     }
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -285,3 +285,12 @@ fn addresses_in_every_shape() {
         assert!(bad.is_err());
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    // Their subject is the one event loop (a poll that blocks it, its turns).
+    workers::rerun_on_workers(&["dropped_sockets_leave_the_reactor"]);
+}

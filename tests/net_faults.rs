@@ -248,3 +248,11 @@ fn bad_client(addr: SocketAddr, i: usize) {
         }
     }
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -263,3 +263,11 @@ fn dropping_a_runtime_wakes_a_task_waiting_in_accept_and_drops_it() {
         assert!(is_runtime_gone(&err), "{err}");
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -170,3 +170,11 @@ fn http_errors_map_to_the_statuses_rfc_9110_names() {
     assert_eq!(no.response().status, 400);
     assert_eq!(no.response().body, b"400 Bad Request\n");
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -212,3 +212,11 @@ fn the_pool_reconnects_after_the_server_drops_its_connections() {
         assert_eq!(pool.opened(), 2);
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

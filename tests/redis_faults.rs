@@ -348,3 +348,14 @@ fn a_command_after_a_quiet_spell_gets_its_whole_response_timeout() {
         assert!(!mux.is_broken());
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    // Their subject is the one event loop (a poll that blocks it, its turns).
+    workers::rerun_on_workers(&[
+        "on_a_shared_connection_the_fault_goes_to_its_command_and_the_rest_get_connection_errors",
+    ]);
+}

@@ -553,3 +553,15 @@ fn a_blocking_job_may_start_another_and_gets_its_result_or_its_panic() {
     assert_eq!(inner, 3_628_800);
     assert_eq!(panicked.as_deref(), Some("nested boom"));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    // Their subject is the one event loop (a poll that blocks it, its turns).
+    workers::rerun_on_workers(&[
+        "a_slow_poll_is_counted_and_traced",
+        "the_block_on_future_is_checked_for_slow_polls_too",
+    ]);
+}

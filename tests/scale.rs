@@ -262,3 +262,11 @@ fn mem_tokio() {
     });
     report("tokio", before);
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -404,3 +404,11 @@ fn io_events_of_one_poll_wake_in_the_seeded_order() {
     assert!(orders.iter().all(|o| o.len() == 4), "{orders:?}");
     assert!(orders.len() > 1, "the seed picks the order: {orders:?}");
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

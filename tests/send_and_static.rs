@@ -133,3 +133,11 @@ fn evloop_run_is_asyncio_run_leftover_tasks_are_cancelled() {
     });
     assert!(dropped.load(Ordering::SeqCst));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -492,3 +492,11 @@ fn a_waker_that_panics_in_step_5_loses_no_other_wake() {
         assert_eq!(done, "woken on time");
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

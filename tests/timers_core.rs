@@ -298,3 +298,11 @@ fn a_zero_interval_panics_at_the_callers_line() {
         here
     );
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

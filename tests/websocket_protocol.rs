@@ -412,3 +412,11 @@ fn random_bytes_never_panic_or_hang_the_server() {
         }
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -207,3 +207,11 @@ fn projection_polls_a_self_referential_future_through_its_wrapper() {
     // best_score: polled once to its await, once more to the end.
     assert_eq!(evloop::run(counted), (9, 2));
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

@@ -166,3 +166,11 @@ fn feed_stops_at_max_write_buffer_and_send_waits_for_room() {
         .expect("test timed out");
     });
 }
+
+mod workers;
+
+/// Every test above again, on worker threads (`tests/workers/mod.rs`).
+#[test]
+fn on_workers() {
+    workers::rerun_on_workers(&[]);
+}

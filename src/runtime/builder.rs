@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::core::Core;
 use super::driver::reactor::{Reactor, WAKE_TOKEN};
 use super::shared::Shared;
-use super::{hooks, observe, seeded, Runtime, StartGuard};
+use super::{hooks, multi, observe, seeded, Flavor, Runtime, StartGuard};
 use crate::time::clock::Clock;
 
 /// Settings for a [`Runtime`].
@@ -44,6 +44,11 @@ pub struct Builder {
     pub(super) seed: Option<u64>,
     /// Turns at one virtual instant before `try_block_on` calls it a livelock.
     pub(super) livelock_turns: u64,
+    /// `Some(n)`: `n` worker threads that steal each other's tasks (`multi/`).
+    pub(super) worker_threads: Option<usize>,
+    /// `EVLOOP_WORKER_THREADS`, read when the builder was made: the default
+    /// for a runtime that sets neither `worker_threads` nor anything it excludes.
+    pub(super) env_workers: Option<usize>,
 }
 
 impl Default for Builder {
@@ -61,6 +66,8 @@ impl Default for Builder {
             start: hooks::StartHooks::default(),
             seed: None,
             livelock_turns: seeded::LIVELOCK_TURNS,
+            worker_threads: None,
+            env_workers: workers_from_env(),
         }
     }
 }
@@ -121,9 +128,81 @@ impl Builder {
         self
     }
 
+    /// Run tasks on `n` worker threads that steal from each other, instead
+    /// of one event loop on the thread that calls `block_on` (the default).
+    /// The same API works: `spawn`, `block_on`, `sleep`, sockets, channels,
+    /// `spawn_blocking`. What differs: a spawned task may run on any worker,
+    /// at once and in parallel with the others, which is why `spawn` has
+    /// always asked for `Send + 'static`; and `block_on`'s future runs on
+    /// the calling thread while the workers run the tasks.
+    ///
+    /// ```
+    /// let rt = evloop::Runtime::builder().worker_threads(2).build().unwrap();
+    /// let sums = rt.block_on(async {
+    ///     let halves = [(0u64, 500_000u64), (500_000, 1_000_000)];
+    ///     let tasks: Vec<_> = halves
+    ///         .into_iter()
+    ///         .map(|(lo, hi)| evloop::spawn(async move { (lo..hi).sum::<u64>() }))
+    ///         .collect();
+    ///     evloop::join_all(tasks).await
+    /// });
+    /// let total: u64 = sums.into_iter().map(Result::unwrap).sum();
+    /// assert_eq!(total, 499_999_500_000);
+    /// ```
+    ///
+    /// `worker_threads(0)` asks for the one-thread event loop explicitly
+    /// (the default, unless `EVLOOP_WORKER_THREADS` says otherwise).
+    ///
+    /// Refused by [`build`](Builder::build), with an error that says why: a
+    /// paused clock and a seed (which worker runs what, when, is up to the
+    /// OS's thread scheduler, so no run could be replayed turn for turn);
+    /// `observe` and the console (they watch one loop). [`Runtime::turn`]
+    /// panics on such a runtime: there is no one loop to step.
+    ///
+    /// # The `EVLOOP_WORKER_THREADS` variable
+    /// Set to `n` in the environment, it is the default for every runtime
+    /// that neither calls `worker_threads` nor asks for something workers
+    /// cannot give (a paused clock, a seed, an observer, a start hook): a
+    /// whole program — or the whole test suite — runs on `n` workers without
+    /// an edit. That is how evloop's own runtime-agnostic tests run on 2 and
+    /// 4 workers.
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// How many workers `build` will start (0: the one-thread loop).
+    fn workers(&self) -> usize {
+        match (self.worker_threads, self.env_workers) {
+            (Some(n), _) => n,
+            (None, Some(n)) if self.one_loop_needed().is_none() => n,
+            _ => 0,
+        }
+    }
+
+    /// Why this runtime must be the one-thread loop, if it must.
+    fn one_loop_needed(&self) -> Option<&'static str> {
+        if self.start_paused || self.seed.is_some() {
+            return Some(
+                "Builder::worker_threads cannot be combined with start_paused or seed: which \
+                 worker polls which task, and when, is up to the OS's thread scheduler, so \
+                 virtual time could jump while a worker is still running, and no seed could \
+                 replay the order. Test schedules on the one-thread runtime",
+            );
+        }
+        if self.observe || !self.start.0.is_empty() {
+            return Some(
+                "Builder::worker_threads cannot be combined with observe or the console yet: \
+                 they watch one event loop's turns, and a multi-thread runtime has one per worker",
+            );
+        }
+        None
+    }
+
     /// Create the runtime: a poller, the run queue, the clock; then run the start hooks.
     pub fn build(self) -> io::Result<Runtime> {
         self.check_seed()?;
+        self.check_workers()?;
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let poll = mio::Poll::new()?;
         let reactor = Reactor::new(poll)?;
@@ -141,17 +220,29 @@ impl Builder {
                 .unwrap_or(Duration::from_millis(100));
             Arc::new(observe::Recorder::new(slow))
         });
-        let shared = Shared::new(sender, unparker, clock, self.trace, recorder, id, io);
-        let shuffle = seeded::shuffler(self.seed);
-        let core = Core::new(
-            Arc::new(shared),
-            receiver,
-            reactor,
-            self.slow_poll_threshold,
-            shuffle,
-        );
+        let flavor = match self.workers() {
+            0 => {
+                let shared = Shared::new(sender, unparker, clock, self.trace, recorder, id, io);
+                let shuffle = seeded::shuffler(self.seed);
+                let core = Core::new(
+                    Arc::new(shared),
+                    receiver,
+                    reactor,
+                    self.slow_poll_threshold,
+                    shuffle,
+                );
+                Flavor::CurrentThread(Rc::new(core))
+            }
+            n => {
+                // The reactor goes to the workers' shared driver (`multi/park.rs`).
+                let (scheduler, parts) = multi::scheduler(n, reactor, id);
+                let shared = Shared::new(sender, unparker, clock, self.trace, recorder, id, io)
+                    .with_scheduler(scheduler);
+                Flavor::MultiThread(multi::Workers::start(Arc::new(shared), parts)?)
+            }
+        };
         let mut runtime = Runtime {
-            core: Rc::new(core),
+            flavor,
             started: Vec::new(),
             livelock_turns: self.livelock_turns,
         };
@@ -160,5 +251,33 @@ impl Builder {
             runtime.started.push(guard);
         }
         Ok(runtime)
+    }
+}
+
+impl Builder {
+    /// `worker_threads(n)` with settings it cannot keep: say which, and why.
+    fn check_workers(&self) -> io::Result<()> {
+        match (self.worker_threads, self.one_loop_needed()) {
+            (Some(n), Some(why)) if n > 0 => Err(io::Error::new(io::ErrorKind::InvalidInput, why)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `EVLOOP_WORKER_THREADS=n` (see [`Builder::worker_threads`]); unset, empty
+/// or unreadable: none. A value that is not a number is ignored with a warning.
+fn workers_from_env() -> Option<usize> {
+    let value = std::env::var("EVLOOP_WORKER_THREADS").ok()?;
+    if value.trim().is_empty() {
+        return None;
+    }
+    match value.trim().parse() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            super::log::warn(format_args!(
+                "evloop warning: EVLOOP_WORKER_THREADS={value:?} is not a number of threads; ignored"
+            ));
+            None
+        }
     }
 }

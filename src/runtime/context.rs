@@ -5,6 +5,11 @@
 //! `get_running_loop()`. `block_on` and `turn` *enter* the runtime: they put
 //! its [`Core`] in a thread-local for their duration, and everything below
 //! finds it there.
+//!
+//! A multi-thread runtime (`runtime/multi/`) has no `Core`: its workers, and
+//! the thread in its `block_on`, enter its [`Shared`] half instead (`MULTI`).
+//! Leaf futures ask for [`with_shared`], which finds either — the clock, the
+//! timer wheel, the reactor's handle and the blocking pool live there.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -28,13 +33,16 @@ thread_local! {
     /// `spawn_blocking` job runs, and inside `Handle::block_on`. `spawn` and
     /// `Handle::current` fall back to it.
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    /// The multi-thread runtime this thread works for (a worker), or waits
+    /// on (its `block_on`).
+    static MULTI: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
 }
 // ANCHOR_END: current
 
 /// The runtime reachable from this thread: the one whose loop (or `enter`)
 /// is current here, else the handle of a blocking job or `Handle::block_on`.
 pub(crate) fn current_handle() -> Option<Handle> {
-    try_with_core(|core| Handle::new(core.shared.clone()))
+    try_with_shared(|shared| Handle::new(shared.clone()))
         .or_else(|| HANDLE.try_with(|h| h.borrow().clone()).ok().flatten())
 }
 
@@ -58,6 +66,9 @@ where
         return handle;
     }
     let (future, name) = job.take().expect("taken once");
+    if let Some(shared) = multi_shared() {
+        return super::multi::spawn(&shared, future, name);
+    }
     match HANDLE.try_with(|h| h.borrow().clone()).ok().flatten() {
         Some(handle) => handle.spawn_named(future, name),
         None => panic!(
@@ -95,7 +106,7 @@ pub(crate) fn on_loop_thread(runtime_id: usize) -> bool {
 /// Is any runtime's loop running on this thread?
 #[inline]
 pub(crate) fn on_any_loop_thread() -> bool {
-    LOOP.with(|running| running.get() != 0)
+    LOOP.with(|running| running.get() != 0) || super::multi::worker::is_worker_thread()
 }
 
 // ANCHOR: with_core
@@ -120,13 +131,91 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
 }
 // ANCHOR_END: with_core
 
+/// Run `f` with the shared half of the runtime this thread runs: the
+/// one-thread loop's, or the multi-thread runtime this thread works for.
+/// What leaf futures use: the clock, the timers, the reactor, the pool.
+#[inline]
+pub(crate) fn try_with_shared<R>(f: impl FnOnce(&Arc<Shared>) -> R) -> Option<R> {
+    let mut f = Some(f);
+    let on_core = try_with_core(|core| (f.take().expect("called once"))(&core.shared));
+    if on_core.is_some() {
+        return on_core;
+    }
+    let f = f.take()?;
+    MULTI
+        .try_with(|m| m.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// [`try_with_shared`], or panic with a message naming `what`.
+#[track_caller]
+pub(crate) fn with_shared<R>(what: &str, f: impl FnOnce(&Arc<Shared>) -> R) -> R {
+    match try_with_shared(f) {
+        Some(r) => r,
+        None => panic!(
+            "`{what}` must be called inside evloop::run or Runtime::block_on \
+             (there is no event loop running on this thread)"
+        ),
+    }
+}
+
+/// Does this thread work for (or wait in `block_on` on) a multi-thread runtime?
+pub(crate) fn in_multi() -> bool {
+    MULTI.try_with(|m| m.borrow().is_some()).unwrap_or(false)
+}
+
+/// The multi-thread runtime this thread works for or waits on, if any.
+fn multi_shared() -> Option<Arc<Shared>> {
+    MULTI.try_with(|m| m.borrow().clone()).ok().flatten()
+}
+
+/// Make the multi-thread runtime behind `shared` current on this thread (a
+/// worker, or the thread in its `block_on`) until the guard drops.
+///
+/// # Panics
+/// If another runtime is current here (one runtime per thread).
+#[track_caller]
+pub(crate) fn enter_multi(shared: Arc<Shared>) -> MultiEnter {
+    if try_with_core(|_| ()).is_some() {
+        panic!(
+            "cannot enter an evloop runtime while another one is current on this thread; \
+             use one runtime per thread"
+        );
+    }
+    let previous = MULTI.with(|m| m.borrow_mut().replace(shared.clone()));
+    if let Some(previous) = &previous {
+        if !Arc::ptr_eq(previous, &shared) {
+            MULTI.with(|m| *m.borrow_mut() = Some(previous.clone()));
+            panic!(
+                "cannot enter an evloop runtime while another one is current on this thread; \
+                 use one runtime per thread"
+            );
+        }
+    }
+    MultiEnter { previous }
+}
+
+/// Returned by [`enter_multi`]; restores what was current before.
+pub(crate) struct MultiEnter {
+    previous: Option<Arc<Shared>>,
+}
+
+impl Drop for MultiEnter {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let ours = MULTI.with(|m| std::mem::replace(&mut *m.borrow_mut(), previous));
+        drop(ours); // after the borrow ends
+    }
+}
+
 /// The current runtime's reactor, for a socket to register with.
 ///
 /// # Panics
 /// Outside a runtime, with a message naming `what` and saying what to do.
 #[track_caller]
 pub(crate) fn io_handle(what: &str) -> Arc<IoHandle> {
-    if let Some(io) = try_with_core(|core| core.reactor.handle().clone()) {
+    if let Some(io) = try_with_shared(|shared| shared.io.clone()) {
         return io;
     }
     // In a blocking job (or `Handle::block_on`): the runtime's reactor is
@@ -155,7 +244,7 @@ pub(crate) fn wake_source(shared: &Shared) -> WakeSource {
             Activity::Idle => WakeSource::Runtime,
         }
     });
-    match inside {
+    match inside.or_else(|| super::multi::wake_source(shared)) {
         Some(source) => source,
         // Not inside a turn: on the loop's own thread (say, `abort` between
         // two `rt.turn()` calls) it is the runtime's code; elsewhere, another thread.

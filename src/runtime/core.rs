@@ -1,8 +1,9 @@
 //! The loop thread's state: everything one turn touches.
 //!
 //! `Core` is owned by one thread (it is behind an `Rc`, so the compiler
-//! enforces that). It holds the receiving end of the run queue, the timer
-//! wheel, the reactor and the counters. Only [`Shared`] — what a waker needs —
+//! enforces that). It holds the receiving end of the run queue, the reactor,
+//! the owned tasks and the counters. Only [`Shared`] — what a waker needs, and
+//! what a leaf future needs: the clock, the timer wheel, the blocking pool —
 //! is reachable from other threads.
 
 use std::cell::{Cell, RefCell};
@@ -13,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
-use super::driver::blocking::BlockingPool;
 use super::driver::reactor::Reactor;
 use super::driver::timer::TimerDriver;
 use super::log;
@@ -68,16 +68,11 @@ pub(crate) struct Core {
     pub(super) queue: Receiver<Ready>,
     /// Every task spawned and not yet finished: dropping the runtime cancels them.
     owned: RefCell<OwnedTasks>,
-    /// The timer wheel: deadlines in 1 ms ticks since the runtime started,
-    /// each with the waker of the `Sleep` waiting for it.
-    pub(super) timers: TimerDriver,
     /// Scratch space for step 5: the wakers of timers that just fired,
     /// reused every turn so firing timers allocates nothing.
     pub(super) due: RefCell<Vec<Waker>>,
     /// The OS poller and the registered sockets (step 4).
     pub(super) reactor: Reactor,
-    /// Threads for `spawn_blocking`.
-    blocking: BlockingPool,
     /// The metrics only the loop updates (no atomics needed).
     pub(super) counters: Counters,
     /// What the loop is doing right now, so a wake can say who caused it.
@@ -107,10 +102,8 @@ impl Core {
             shared,
             queue,
             owned: RefCell::new(OwnedTasks::default()),
-            timers: TimerDriver::new(),
             due: RefCell::new(Vec::new()),
             reactor,
-            blocking: BlockingPool::new(),
             counters: Counters::default(),
             activity: Cell::new(Activity::Idle),
             slow_poll_threshold,
@@ -120,19 +113,9 @@ impl Core {
         }
     }
 
-    /// The shared half: queue, clock, trace (what a waker holds).
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
-    /// The timer driver, for `Sleep` to register and cancel its deadline.
-    pub(crate) fn timers(&self) -> &TimerDriver {
-        &self.timers
-    }
-
-    /// The blocking pool, for `spawn_blocking`.
-    pub(crate) fn blocking(&self) -> &BlockingPool {
-        &self.blocking
+    /// The timer wheel (in the shared half, where `Sleep` finds it).
+    pub(super) fn timers(&self) -> &TimerDriver {
+        &self.shared.timers
     }
 
     /// Wrap `future` in a task, own it, and queue it. It runs on the next turn.

@@ -119,6 +119,10 @@ impl Handle {
             return handle;
         }
         let (future, name) = job.take().expect("not spawned locally");
+        if shared.multi.is_some() {
+            // Many workers: owned at once, queued on the injector.
+            return super::multi::spawn(shared, future, name);
+        }
         spawn_remote(shared, future, name)
     }
 
@@ -132,10 +136,11 @@ impl Handle {
     /// On a thread running an event loop: blocking it would stop every task.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if context::on_any_loop_thread() {
+        if context::on_any_loop_thread() || context::in_multi() {
             panic!(
-                "`Handle::block_on` was called on a thread that runs an event loop; blocking it \
-                 would stop every task. Use `.await` there instead."
+                "`Handle::block_on` was called on a thread that runs an event loop (or waits in \
+                 a runtime's block_on); blocking it would stop every task. Use `.await` there \
+                 instead."
             );
         }
         let _guard = context::enter_handle(self.clone());

@@ -27,6 +27,7 @@ pub(crate) mod driver;
 mod handle;
 mod hooks;
 pub mod log;
+pub(crate) mod multi;
 pub mod observe;
 mod owned;
 pub(crate) mod rng;
@@ -74,12 +75,25 @@ pub fn run<F: Future>(future: F) -> F::Output {
 /// An event loop: a run queue, a timer wheel and a reactor, on this thread.
 ///
 /// A `Runtime` is not `Send`: its loop runs on the thread that made it.
+///
+/// Built with [`Builder::worker_threads`], it is instead a pool of worker
+/// threads that run the tasks and steal from each other (`runtime/multi/`),
+/// with the same `block_on`, `spawn`, timers and sockets. Then `block_on`'s
+/// future runs on the calling thread, and every task on the workers.
 pub struct Runtime {
-    core: Rc<Core>,
+    flavor: Flavor,
     /// What the start hooks left (see `Builder::on_start`).
     started: Vec<StartGuard>,
     /// See [`Builder::livelock_turns`].
     livelock_turns: u64,
+}
+
+/// Which scheduler a runtime has.
+enum Flavor {
+    /// One event loop, on the thread that calls `block_on` or `turn`.
+    CurrentThread(Rc<Core>),
+    /// Worker threads (`Builder::worker_threads`).
+    MultiThread(multi::Workers),
 }
 
 /// What one call of [`Runtime::turn`] did.
@@ -126,7 +140,13 @@ impl Metrics {
     /// Outside a runtime.
     #[track_caller]
     pub fn current() -> Metrics {
-        context::with_core("evloop::Metrics::current", |core| core.metrics())
+        if let Some(metrics) = context::try_with_core(|core| core.metrics()) {
+            return metrics;
+        }
+        context::with_shared("evloop::Metrics::current", |shared| match &shared.multi {
+            Some(multi) => multi.metrics(shared),
+            None => unreachable!("a one-thread runtime is found through its core"),
+        })
     }
 }
 
@@ -149,6 +169,9 @@ impl Runtime {
     /// If called while this thread is already running an event loop.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if let Flavor::MultiThread(workers) = &self.flavor {
+            return workers.block_on(future);
+        }
         // The loop itself is `drive` (`seeded.rs`), shared with `try_block_on`.
         match self.drive(future, None) {
             Ok(output) => output,
@@ -157,13 +180,25 @@ impl Runtime {
     }
 
     /// Queue `future` as a task *without running anything*: it is polled on
-    /// the next turn (`block_on` or [`turn`](Runtime::turn)).
+    /// the next turn (`block_on` or [`turn`](Runtime::turn)). On a
+    /// multi-thread runtime a worker picks it up at once.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.core.spawn(future, None)
+        self.spawn_with(future, None)
+    }
+
+    fn spawn_with<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.flavor {
+            Flavor::CurrentThread(core) => core.spawn(future, name),
+            Flavor::MultiThread(workers) => multi::spawn(&workers.shared, future, name),
+        }
     }
 
     /// Like [`spawn`](Runtime::spawn), with a name for `Turn::polled` and the trace.
@@ -172,7 +207,7 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.core.spawn(future, Some(name.into()))
+        self.spawn_with(future, Some(name.into()))
     }
 
     /// Run exactly one turn of the loop and report what it did.
@@ -192,9 +227,15 @@ impl Runtime {
     /// let t = rt.turn();                  // "sleeper" runs again and finishes
     /// assert_eq!(t.polled, ["sleeper"]);
     /// ```
+    ///
+    /// # Panics
+    /// On a multi-thread runtime: its workers turn on their own, and no
+    /// single turn of all of them exists to step.
+    #[track_caller]
     pub fn turn(&self) -> Turn {
+        let core = self.core("Runtime::turn");
         let _enter = self.enter_loop();
-        let report = self.core.turn(TurnOptions {
+        let report = core.turn(TurnOptions {
             main: None,
             record: true,
             never_park_forever: true,
@@ -203,7 +244,46 @@ impl Runtime {
             polled: report.polled,
             timers_fired: report.timers_fired,
             io_events: report.io_events,
-            now: self.core.shared.clock.elapsed(),
+            now: core.shared.clock.elapsed(),
+        }
+    }
+
+    /// The one-thread loop's core, for what only it can do.
+    #[track_caller]
+    fn core(&self, what: &str) -> &Rc<Core> {
+        match &self.flavor {
+            Flavor::CurrentThread(core) => core,
+            Flavor::MultiThread(_) => panic!(
+                "`{what}` steps the one-thread event loop; a runtime built with \
+                 `worker_threads(n)` has no single loop to step (its workers turn on their own)"
+            ),
+        }
+    }
+
+    /// The shared half: clock, trace, wakers' side (either flavor).
+    fn shared(&self) -> &Arc<Shared> {
+        match &self.flavor {
+            Flavor::CurrentThread(core) => &core.shared,
+            Flavor::MultiThread(workers) => &workers.shared,
+        }
+    }
+
+    /// How many worker threads run the tasks: 0 for the one-thread event
+    /// loop (its tasks run on the thread in `block_on`), `n` for a runtime
+    /// built with [`Builder::worker_threads(n)`](Builder::worker_threads).
+    pub fn worker_threads(&self) -> usize {
+        match &self.flavor {
+            Flavor::CurrentThread(_) => 0,
+            Flavor::MultiThread(workers) => workers.count(),
+        }
+    }
+
+    /// How many tasks each worker stole from the others so far (empty on
+    /// the one-thread loop): the work-stealing lesson's counter.
+    pub fn steals(&self) -> Vec<u64> {
+        match &self.shared().multi {
+            Some(multi) => multi.steals(),
+            None => Vec::new(),
         }
     }
 
@@ -212,28 +292,43 @@ impl Runtime {
     /// before stepping with [`turn`](Runtime::turn)). Current until dropped.
     #[track_caller]
     pub fn enter(&self) -> EnterGuard {
-        EnterGuard {
-            _enter: context::enter(self.core.clone()),
+        match &self.flavor {
+            Flavor::CurrentThread(core) => EnterGuard {
+                _enter: Entered::Loop {
+                    _guard: context::enter(core.clone()),
+                },
+            },
+            Flavor::MultiThread(workers) => EnterGuard {
+                _enter: Entered::Multi {
+                    _guard: context::enter_multi(workers.shared.clone()),
+                },
+            },
         }
     }
 
     #[track_caller]
     fn enter_loop(&self) -> context::Running {
-        context::run_loop(self.core.clone())
+        context::run_loop(self.core("Runtime::block_on").clone())
     }
 
     /// Everything recorded so far (empty unless built with `trace(true)`).
     pub fn trace(&self) -> Trace {
-        let events = match &self.core.shared.trace {
+        let events = match &self.shared().trace {
             Some(sink) => sink.lock().unwrap_or_else(|e| e.into_inner()).clone(),
             None => Vec::new(),
         };
-        Trace::new(events, self.core.shared.clock.is_paused())
+        Trace::new(events, self.shared().clock.is_paused())
     }
 
     /// Counters since the runtime started.
     pub fn metrics(&self) -> Metrics {
-        self.core.metrics()
+        match &self.flavor {
+            Flavor::CurrentThread(core) => core.metrics(),
+            Flavor::MultiThread(workers) => {
+                let shared = &workers.shared;
+                shared.multi.as_ref().expect("multi").metrics(shared)
+            }
+        }
     }
 
     /// The tasks this runtime owns right now (spawned, not finished), by id:
@@ -255,18 +350,21 @@ impl Runtime {
     /// # drop(tx);
     /// ```
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        self.core.tasks()
+        match &self.flavor {
+            Flavor::CurrentThread(core) => core.tasks(),
+            Flavor::MultiThread(workers) => workers.tasks(),
+        }
     }
 
     /// A [`Handle`] to this runtime, to spawn onto it from other threads.
     pub fn handle(&self) -> Handle {
-        Handle::new(self.core.shared.clone())
+        Handle::new(self.shared().clone())
     }
 
     /// A watcher's handle, if the runtime was built with `Builder::observe(true)`.
     pub fn observer(&self) -> Option<observe::Observer> {
-        let recorder = self.core.shared.observer.clone()?;
-        Some(observe::Observer::new(recorder, self.core.shared.clone()))
+        let recorder = self.shared().observer.clone()?;
+        Some(observe::Observer::new(recorder, self.shared().clone()))
     }
 
     /// What a start hook left with the runtime, found by its type.
@@ -276,7 +374,7 @@ impl Runtime {
 
     /// The runtime's clock: time since it started (virtual when paused).
     pub fn elapsed(&self) -> Duration {
-        self.core.shared.clock.elapsed()
+        self.shared().clock.elapsed()
     }
 }
 
@@ -293,14 +391,23 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         // What the start hooks left goes first (a server started by a hook stops).
         self.started.clear();
-        let core = &self.core;
+        let core = match &mut self.flavor {
+            Flavor::CurrentThread(core) => core,
+            Flavor::MultiThread(workers) => {
+                // Stop the workers, then the same steps (`multi/mod.rs`).
+                workers.shutdown();
+                log::flush();
+                return;
+            }
+        };
         let _enter = context::enter_for_drop(core.clone());
         // First the sockets: every task waiting on one is woken (and swept up
         // next), and every socket of this runtime answers with an error from
         // now on, wherever it is used.
         core.reactor.handle().shutdown();
         core.shutdown();
-        core.timers.clear(); // takes the wheel out, then drops it
+        core.timers().clear(); // takes the wheel out, then drops it
+        core.shared.blocking.shutdown();
         log::flush();
     }
 }
@@ -309,7 +416,13 @@ impl Drop for Runtime {
 /// Returned by [`Runtime::enter`]; the runtime stays current until it is dropped.
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard {
-    _enter: context::Enter,
+    _enter: Entered,
+}
+
+/// What [`EnterGuard`] holds, by flavor.
+enum Entered {
+    Loop { _guard: context::Enter },
+    Multi { _guard: context::MultiEnter },
 }
 
 /// The waker of the `block_on` future: flag it for step 2 and unpark the loop.

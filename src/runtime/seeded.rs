@@ -132,13 +132,19 @@ impl Runtime {
         limit: Duration,
         future: F,
     ) -> Result<F::Output, Stalled> {
-        let watch = self.core.shared.clock.is_paused().then_some(limit);
-        self.drive(future, watch).map_err(|why| Stalled {
+        // A real clock (and every multi-thread runtime) has no hang to
+        // detect: it runs as `block_on`.
+        let Some(watch) = self.shared().clock.is_paused().then_some(limit) else {
+            return Ok(self.block_on(future));
+        };
+        self.drive(future, Some(watch)).map_err(|why| Stalled {
             at: self.elapsed(),
             tasks: self.tasks(),
             limit: (why == Stop::TimeLimit).then_some(limit),
             busy_turns: (why == Stop::Livelock).then_some(self.livelock_turns),
-            main_waiting_on: WaitReason::decode(self.core.main_waiting.get()),
+            main_waiting_on: WaitReason::decode(
+                self.core("Runtime::try_block_on").main_waiting.get(),
+            ),
         })
     }
 
@@ -153,10 +159,11 @@ impl Runtime {
         watch: Option<Duration>,
     ) -> Result<F::Output, Stop> {
         let _enter = self.enter_loop();
+        let core = self.core("Runtime::block_on");
         let mut future = std::pin::pin!(future);
-        let waker = futures_task::waker(Arc::new(MainWaker(self.core.shared.clone())));
+        let waker = futures_task::waker(Arc::new(MainWaker(core.shared.clone())));
         let mut cx = Context::from_waker(&waker);
-        self.core.shared.main_woken.store(true, Ordering::Release);
+        core.shared.main_woken.store(true, Ordering::Release);
         let mut output = None;
         // Turns in a row at the same virtual instant (watched runs only).
         let (mut same_instant, mut instant) = (0, self.elapsed());
@@ -173,11 +180,11 @@ impl Runtime {
                 record: false,
                 never_park_forever: watch.is_some(),
             };
-            if self.core.turn(opts).main_done {
+            if core.turn(opts).main_done {
                 return Ok(output.take().expect("main future finished"));
             }
             if let Some(limit) = watch {
-                if self.core.stalled() {
+                if core.stalled() {
                     return Err(Stop::NothingCanHappen);
                 }
                 let now = self.elapsed();

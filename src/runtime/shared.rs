@@ -10,6 +10,14 @@
 //! - the clock (so an event stamped on another thread has a time),
 //! - the trace sink, the observer's recorder (`observe/`), and the one
 //!   metric that wakers update (`wakes`).
+//!
+//! It also holds what a *leaf future* needs, wherever it is polled: the
+//! clock, the timer wheel (`Sleep`), the reactor's handle (sockets) and the
+//! blocking pool (`spawn_blocking`). On the one-thread loop only the loop's
+//! thread polls them; on a multi-thread runtime every worker does, so these
+//! parts are thread-safe, and `context::with_shared` finds them on either.
+//! A multi-thread runtime's scheduler (`runtime/multi/`) lives here too:
+//! a wake must reach it from any thread.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -21,7 +29,10 @@ use std::time::Duration;
 
 use crossbeam_channel::{SendError, Sender};
 
+use super::driver::blocking::BlockingPool;
 use super::driver::reactor::IoHandle;
+use super::driver::timer::TimerDriver;
+use super::multi::Scheduler;
 use super::observe::Recorder;
 use crate::task::header::TaskRef;
 use crate::task::raw::Task;
@@ -95,6 +106,14 @@ pub(crate) struct Shared {
     /// The thread that owns the loop (a `Runtime` is not `Send`, so it never
     /// changes): a wake from this thread between turns comes from "the runtime".
     pub(crate) owner: std::thread::ThreadId,
+    /// The timer wheel: deadlines in 1 ms ticks since the runtime started,
+    /// each with the waker of the `Sleep` waiting for it.
+    pub(crate) timers: TimerDriver,
+    /// Threads for `spawn_blocking`.
+    pub(crate) blocking: BlockingPool,
+    /// `Some` on a multi-thread runtime (`Builder::worker_threads`): its
+    /// workers' queues, where a wake puts the task instead.
+    pub(crate) multi: Option<Scheduler>,
 }
 
 impl Shared {
@@ -125,7 +144,16 @@ impl Shared {
             closed: AtomicBool::new(false),
             io,
             owner: std::thread::current().id(),
+            timers: TimerDriver::new(),
+            blocking: BlockingPool::new(),
+            multi: None,
         }
+    }
+
+    /// The shared half of a multi-thread runtime: wakes go to `scheduler`.
+    pub(crate) fn with_scheduler(mut self, scheduler: Scheduler) -> Shared {
+        self.multi = Some(scheduler);
+        self
     }
 
     /// Make a task for `future` with the next id (and trace its spawn). The
@@ -172,6 +200,11 @@ impl Shared {
             self.local.0.borrow_mut().push_back(task);
             return;
         }
+        // Many threads: onto this worker's deque, or the injector.
+        if let Some(multi) = &self.multi {
+            multi.schedule(self, task, false);
+            return;
+        }
         // The receiver lives as long as the runtime. A task pushed after the
         // runtime is gone (spawned from another thread at that very moment)
         // comes back here: cancel it, so its `JoinHandle` still resolves.
@@ -180,6 +213,26 @@ impl Shared {
             return;
         }
         self.notify();
+    }
+
+    /// A task that woke itself while it ran (`yield_now`) goes back in line.
+    /// On one thread that is the end of the queue anyway; a worker of a
+    /// multi-thread runtime would otherwise run it next, in its LIFO slot.
+    pub(crate) fn schedule_yield(&self, task: Ready) {
+        match &self.multi {
+            Some(multi) => multi.schedule(self, task, true),
+            None => self.schedule(task),
+        }
+    }
+
+    /// A timer was set for `tick`: if it comes before the deadline the
+    /// parked worker sleeps until (`register`'s flag), interrupt that park.
+    /// Only a multi-thread runtime parks on one thread while another sets
+    /// timers; the loop of one thread reads the wheel before each park.
+    pub(crate) fn timer_set_before_park(&self) {
+        if let Some(multi) = &self.multi {
+            multi.unpark_driver(self);
+        }
     }
 
     /// The local queue's length (loop thread only).
@@ -233,6 +286,13 @@ impl Shared {
     }
     // ANCHOR_END: notify
 
+    /// Interrupt whoever is parked in the reactor (a multi-thread runtime's
+    /// driver holder), or make its next park return at once.
+    pub(crate) fn wake_reactor(&self) {
+        // On failure the OS is out of resources; the park ends at its timeout.
+        let _ = self.unparker.wake();
+    }
+
     /// The loop is about to park. Afterwards it must re-check for ready work.
     pub(crate) fn park_begin(&self) {
         self.parked.store(true, Ordering::SeqCst);
@@ -271,10 +331,17 @@ impl Shared {
             recorder.record(at, &kind);
         }
         if let Some(sink) = &self.trace {
+            let worker = self.worker_here();
             sink.lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(Event { at, kind });
+                .push(Event { at, kind, worker });
         }
+    }
+
+    /// The worker this thread is, on a multi-thread runtime (for the trace).
+    fn worker_here(&self) -> Option<usize> {
+        self.multi.as_ref()?;
+        crate::runtime::multi::worker::current_index(self.id)
     }
 
     /// Record the start of a poll; returns where to fill in how it ended.
@@ -306,6 +373,7 @@ impl Shared {
         events.push(Event {
             at: self.clock.elapsed(),
             kind,
+            worker: self.worker_here(),
         });
         Some(events.len() - 1)
     }

@@ -158,7 +158,7 @@ impl Core {
     /// No task, timer, socket or blocking job exists that could ever make progress.
     pub(super) fn nothing_can_happen(&self) -> bool {
         !self.has_ready_work()
-            && self.timers.is_empty()
+            && self.timers().is_empty()
             && !self.reactor.has_sources()
             && !self.blocking_in_flight()
     }
@@ -169,7 +169,7 @@ impl Core {
         if self.has_ready_work() {
             return Some(Duration::ZERO);
         }
-        let next = self.timers.next_deadline();
+        let next = self.timers().next_deadline();
         let clock = &self.shared.clock;
         if clock.is_paused() {
             // Virtual time never passes while we sleep, so waiting for a timer
@@ -241,7 +241,7 @@ impl Core {
     /// Step 5. Returns how many timers fired.
     fn fire_timers(&self, no_io: bool) -> usize {
         let clock = &self.shared.clock;
-        if self.timers.is_empty() {
+        if self.timers().is_empty() {
             return 0;
         }
         // The paused clock jumps only when the loop is otherwise idle.
@@ -255,16 +255,16 @@ impl Core {
                 // Straight to the next deadline, or to the start of the wheel
                 // slot holding it: `advance` cascades what lies on the way and
                 // fires what is due.
-                if let Some(tick) = self.timers.next_deadline() {
+                if let Some(tick) = self.timers().next_deadline() {
                     clock.advance_to(tick_to_duration(tick));
                 }
             }
             fired += self
-                .timers
+                .timers()
                 .advance(duration_to_tick(clock.elapsed()), &mut due);
             // Nothing fired: that was a slot start, and the slot cascaded
             // nearer its deadlines (at most once per level). Jump again.
-            if fired > 0 || !may_jump || self.timers.is_empty() {
+            if fired > 0 || !may_jump || self.timers().is_empty() {
                 break;
             }
         }
@@ -291,7 +291,7 @@ impl Core {
 /// Wake `waker`, containing a panic. evloop's own wakers never panic, but a
 /// hand-made one (a `Wake` impl in user code) might; its panic is logged, and
 /// the loop goes on waking the rest.
-fn wake_contained(waker: std::task::Waker) {
+pub(crate) fn wake_contained(waker: std::task::Waker) {
     let woken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || waker.wake()));
     if let Err(payload) = woken {
         let message = crate::task::panic_message(payload.as_ref()).unwrap_or("no message");

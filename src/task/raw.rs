@@ -245,8 +245,11 @@ where
                 // What it waits on stays in the thread-local record: the
                 // loop files it with the owned task (`Core::poll_task`).
                 if self.header.state.transition_to_idle() {
-                    // Woken (or aborted) while it ran: it owes a place in the queue.
-                    self.header.shared.schedule(Self::to_ref(self.clone()));
+                    // Woken (or aborted) while it ran: it owes a place in the
+                    // queue — at the back, as a yield (`schedule_yield`).
+                    self.header
+                        .shared
+                        .schedule_yield(Self::to_ref(self.clone()));
                 }
                 return Some(PollOutcome::Pending);
             }

@@ -81,7 +81,7 @@ impl Instant {
     /// Now, on the current runtime's clock (real time outside a runtime).
     pub fn now() -> Instant {
         Instant(
-            context::try_with_core(|core| core.shared().clock.now())
+            context::try_with_shared(|shared| shared.clock.now())
                 .unwrap_or_else(std::time::Instant::now),
         )
     }
@@ -145,7 +145,7 @@ impl Sub<Instant> for Instant {
 /// Created outside a runtime (say, passed straight to `rt.spawn`), a sleep
 /// starts counting when it is first polled, on the runtime that polls it.
 pub fn sleep(duration: Duration) -> Sleep {
-    match context::try_with_core(|core| core.shared().clock.now()) {
+    match context::try_with_shared(|shared| shared.clock.now()) {
         Some(now) => sleep_until(after(now, duration)),
         None => Sleep {
             deadline: after(std::time::Instant::now(), duration),
@@ -199,7 +199,7 @@ impl Sleep {
     /// finds nothing, so that runtime's timers are safe.
     fn cancel(&mut self) {
         if let Some(key) = self.entry.take() {
-            context::try_with_core(|core| core.timers().cancel(key));
+            context::try_with_shared(|shared| shared.timers.cancel(key));
         }
     }
 }
@@ -212,14 +212,14 @@ impl Future for Sleep {
         // inside `timeout`, which polls it outside the budget.
         std::task::ready!(crate::task::coop::poll_proceed(cx));
         let this = &mut *self;
-        context::with_core("evloop::time::sleep", |core| {
-            let clock = &core.shared().clock;
+        context::with_shared("evloop::time::sleep", |shared| {
+            let clock = &shared.clock;
             if let Some(after_first_poll) = this.after.take() {
                 this.deadline = after(clock.now(), after_first_poll);
             }
             if clock.now() >= this.deadline.0 {
                 if let Some(key) = this.entry.take() {
-                    core.timers().cancel(key);
+                    shared.timers.cancel(key);
                 }
                 crate::task::coop::spend();
                 return Poll::Ready(());
@@ -234,11 +234,16 @@ impl Future for Sleep {
             // another runtime's (this sleep was polled there first): take a
             // timer in this one.
             if let Some(key) = this.entry {
-                if core.timers().update_waker(key, cx.waker()) {
+                if shared.timers.update_waker(key, cx.waker()) {
                     return Poll::Pending;
                 }
             }
-            this.entry = Some(core.timers().register(tick, cx.waker()));
+            let (key, before_park) = shared.timers.register(tick, cx.waker());
+            this.entry = Some(key);
+            if before_park {
+                // A worker sleeps in the reactor past this deadline: wake it.
+                shared.timer_set_before_park();
+            }
             Poll::Pending
             // ANCHOR_END: latest_waker
         })

@@ -52,6 +52,9 @@ pub(super) fn render(trace: &Trace) -> String {
                 instant("slow poll", *task, json!({"took_ms": took.as_secs_f64() * 1e3}))
             }
             EventKind::DropPanic { task } => instant("output drop panicked", *task, json!({})),
+            EventKind::Steal { from, to, tasks } => {
+                instant("steal", 0, json!({"from": from, "to": to, "tasks": tasks}))
+            }
         });
     }
     json!({"traceEvents": out, "displayTimeUnit": "ms"}).to_string()

@@ -16,6 +16,11 @@ pub struct Event {
     pub at: Duration,
     /// What.
     pub kind: EventKind,
+    /// Which worker thread it happened on, on a multi-thread runtime
+    /// (`Builder::worker_threads`): `Some(0)` for `evloop-worker-0`. `None`
+    /// on the one-thread loop, and on a thread that is not a worker (the
+    /// `block_on` thread, a blocking job).
+    pub worker: Option<usize>,
 }
 
 /// The kinds of event. Task 0 is the `block_on` future, shown as `main`.
@@ -53,6 +58,16 @@ pub enum EventKind {
         readable: bool,
         /// Writes may now make progress.
         writable: bool,
+    },
+    /// An idle worker of a multi-thread runtime took tasks from another's
+    /// queue (up to half of it) and is about to run the first.
+    Steal {
+        /// The worker robbed.
+        from: usize,
+        /// The worker that stole.
+        to: usize,
+        /// How many tasks it took.
+        tasks: usize,
     },
     /// Nothing was ready: the loop parked in the reactor.
     Park {

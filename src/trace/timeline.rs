@@ -15,6 +15,10 @@ pub(super) fn render(trace: &Trace) -> String {
     let mut out = String::new();
     for e in &trace.events {
         let _ = write!(out, "{:>9.3}s  ", e.at.as_secs_f64());
+        // A multi-thread runtime's events say which worker they happened on.
+        if let Some(worker) = e.worker {
+            let _ = write!(out, "[w{worker}] ");
+        }
         let _ = match &e.kind {
             EventKind::Spawn { task, .. } => write!(out, "spawn  {}", trace.name(*task)),
             EventKind::Poll {
@@ -39,6 +43,10 @@ pub(super) fn render(trace: &Trace) -> String {
             } => {
                 let ready = readiness(*readable, *writable);
                 write!(out, "io     io#{token}{ready}")
+            }
+            EventKind::Steal { from, to, tasks } => {
+                let s = if *tasks == 1 { "" } else { "s" };
+                write!(out, "steal  w{to} ← w{from}: {tasks} task{s}")
             }
             EventKind::Park { timeout: Some(t) } => {
                 write!(out, "park   for up to {:.3}s", t.as_secs_f64())

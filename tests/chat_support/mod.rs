@@ -65,6 +65,22 @@ pub async fn join(url: &str) -> WebSocket<TcpStream> {
     websocket::connect_with_config(url, config).await.unwrap()
 }
 
+/// Join as the `n`th member, and wait until the room says so (`* guest-n
+/// joined`, after the history). Joining this way one after another, the
+/// names follow the order of the calls on any runtime: on worker threads two
+/// handshakes in flight may otherwise reach the room in either order.
+pub async fn join_nth(url: &str, n: usize) -> WebSocket<TcpStream> {
+    let mut ws = join(url).await;
+    let own = format!("* guest-{n} joined");
+    loop {
+        match next(&mut ws).await {
+            Next::Line(line) if line == own => return ws,
+            Next::Line(_) => continue,
+            Next::Closed(code) => panic!("closed ({code:?}) before {own:?}"),
+        }
+    }
+}
+
 pub async fn say(ws: &mut WebSocket<TcpStream>, text: &str) {
     ws.send(Message::Text(text.to_string())).await.unwrap();
 }

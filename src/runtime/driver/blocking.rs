@@ -86,10 +86,18 @@ impl BlockingPool {
     }
 }
 
-impl Drop for BlockingPool {
-    fn drop(&mut self) {
+impl BlockingPool {
+    /// The runtime is gone: idle threads exit now, busy ones after the queue
+    /// is empty (a job cannot be stopped from outside).
+    pub(crate) fn shutdown(&self) {
         lock(&self.inner.state).shutdown = true;
         self.inner.work.notify_all();
+    }
+}
+
+impl Drop for BlockingPool {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 

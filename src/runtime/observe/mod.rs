@@ -160,6 +160,7 @@ impl Recorder {
             r.events.push_back(Event {
                 at,
                 kind: kind.clone(),
+                worker: None,
             });
         }
     }
@@ -216,8 +217,8 @@ impl Core {
 
     /// Everything a watcher shows, read now, on the loop's thread.
     fn sample(&self, recorder: &Recorder) -> Sample {
-        let (timers, wheel_occupancy) = self.timers.occupancy();
-        let next_deadline = self.timers.next_deadline().map(tick_to_duration);
+        let (timers, wheel_occupancy) = self.timers().occupancy();
+        let next_deadline = self.timers().next_deadline().map(tick_to_duration);
         let io = self.reactor.handle();
         let sources = io
             .sources(MAX_SOURCES)

@@ -74,6 +74,7 @@ pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
                     LANE * 0.6
                 );
             }
+            EventKind::Steal { .. } => {}
             EventKind::ClockJump { to } => {
                 let labelled = cx - last_jump_label >= 60.0;
                 if labelled {

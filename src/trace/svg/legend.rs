@@ -45,7 +45,7 @@ impl Legend {
                 EventKind::Wake { .. } => 5,
                 EventKind::ClockJump { .. } => 7,
                 EventKind::Io { .. } => 8,
-                EventKind::Park { .. } => 9,
+                EventKind::Park { .. } | EventKind::Steal { .. } => 9,
                 EventKind::SlowPoll { .. } => 10,
                 // Drawn as a panic on the task's row.
                 EventKind::DropPanic { .. } => 3,
