@@ -49,6 +49,8 @@ pub struct Builder {
     /// `EVLOOP_WORKER_THREADS`, read when the builder was made: the default
     /// for a runtime that sets neither `worker_threads` nor anything it excludes.
     pub(super) env_workers: Option<usize>,
+    /// The multi-thread scheduler's choices (`multi::Tuning`).
+    pub(super) tuning: multi::Tuning,
 }
 
 impl Default for Builder {
@@ -68,6 +70,7 @@ impl Default for Builder {
             livelock_turns: seeded::LIVELOCK_TURNS,
             worker_threads: None,
             env_workers: workers_from_env(),
+            tuning: multi::Tuning::default(),
         }
     }
 }
@@ -171,6 +174,23 @@ impl Builder {
         self
     }
 
+    /// Switch the multi-thread scheduler's choices one by one — the LIFO
+    /// slot, stealing half, waking one sleeper, the driver hand-off — to
+    /// measure what each buys (the work-stealing chapter does). The default,
+    /// [`Tuning::default()`](super::Tuning), has them all on; a one-thread
+    /// runtime ignores this.
+    ///
+    /// ```
+    /// use evloop::runtime::Tuning;
+    /// let no_lifo = Tuning { lifo_slot: false, ..Tuning::default() };
+    /// let rt = evloop::Runtime::builder().worker_threads(2).tuning(no_lifo).build().unwrap();
+    /// assert_eq!(rt.block_on(async { evloop::spawn(async { 1 + 1 }).await.unwrap() }), 2);
+    /// ```
+    pub fn tuning(mut self, tuning: multi::Tuning) -> Builder {
+        self.tuning = tuning;
+        self
+    }
+
     /// How many workers `build` will start (0: the one-thread loop).
     fn workers(&self) -> usize {
         match (self.worker_threads, self.env_workers) {
@@ -235,7 +255,7 @@ impl Builder {
             }
             n => {
                 // The reactor goes to the workers' shared driver (`multi/park.rs`).
-                let (scheduler, parts) = multi::scheduler(n, reactor, id);
+                let (scheduler, parts) = multi::scheduler(n, reactor, id, self.tuning);
                 let shared = Shared::new(sender, unparker, clock, self.trace, recorder, id, io)
                     .with_scheduler(scheduler);
                 Flavor::MultiThread(multi::Workers::start(Arc::new(shared), parts)?)

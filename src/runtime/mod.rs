@@ -16,6 +16,8 @@
 //! - `log` — warnings on stderr that never block the loop.
 //! - [`observe`] — watching the loop from another thread: bounded recent events, samples on request.
 //! - `hooks` — start hooks, how parts built on the runtime plug in without being named here.
+//! - `multi` — [`Builder::worker_threads`]: worker threads that steal each other's tasks
+//!   ([`Tuning`] switches its choices, to measure them).
 //! - `seeded` — [`Builder::seed`]: seeded orders; [`Runtime::try_block_on`]: a hang reported, not waited out.
 //! - `driver` — the leaves a turn composes (the reactor, the timer wheel, the blocking pool);
 //!   they import nothing from here.
@@ -38,6 +40,7 @@ mod turn;
 pub use builder::Builder;
 pub use handle::Handle;
 pub use hooks::StartGuard;
+pub use multi::Tuning;
 pub use seeded::{Stalled, LIVELOCK_TURNS};
 
 use std::future::Future;

@@ -81,6 +81,15 @@ impl Idle {
         Some(worker)
     }
 
+    /// Any sleeper, taken off the list and counted unparked and searching
+    /// (for `Tuning::wake_one` off: the herd).
+    pub(super) fn any_sleeper(&self) -> Option<usize> {
+        let mut sleepers = self.lock();
+        let worker = sleepers.pop()?;
+        self.state.fetch_add(ONE_UNPARKED | ONE_SEARCHING, SeqCst);
+        Some(worker)
+    }
+
     /// A worker found nothing to run and wants to look in other queues. No:
     /// when half the workers already search.
     pub(super) fn transition_worker_to_searching(&self) -> bool {

@@ -55,6 +55,37 @@ use crate::task::state::{RUNNING, SCHEDULED};
 use crate::task::{JoinHandle, TaskInfo, TaskState};
 use crate::trace::{PollOutcome, WakeSource};
 
+/// The multi-thread scheduler's four choices, each switchable so that the
+/// work-stealing chapter can measure what it buys (`Builder::tuning`).
+/// The default is the runtime as it should be: every field `true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// A task woken by the running task runs next on the same worker, from
+    /// the LIFO slot (at most 3 in a row). Off: it joins the back of the deque.
+    pub lifo_slot: bool,
+    /// An idle worker steals up to half of a victim's deque at once. Off:
+    /// one task per steal.
+    pub steal_half: bool,
+    /// A queued task wakes one sleeping worker, and only if none searches.
+    /// Off: it wakes every sleeper (the thundering herd).
+    pub wake_one: bool,
+    /// The reactor and the timers are driven by whichever worker sleeps
+    /// first (the driver hand-off). Off: by a thread of their own, whose
+    /// every wake crosses to a worker.
+    pub driver_hand_off: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            lifo_slot: true,
+            steal_half: true,
+            wake_one: true,
+            driver_hand_off: true,
+        }
+    }
+}
+
 /// The queues and the sleepers of a multi-thread runtime: what a wake on
 /// any thread needs. Lives in the runtime's `Shared`.
 pub(crate) struct Scheduler {
@@ -76,6 +107,8 @@ pub(crate) struct Scheduler {
     shutdown: AtomicBool,
     /// The runtime's id (`Shared::id`), to tell its workers from others'.
     runtime: usize,
+    /// Which of the scheduler's choices are on.
+    tuning: Tuning,
 }
 
 /// One worker's counters: written only by that worker, summed on request.
@@ -196,6 +229,7 @@ impl Scheduler {
     /// slot, or the back of its deque for a yield), else on the injector.
     /// Then, if a worker sleeps and none searches, wake one.
     pub(crate) fn schedule(&self, shared: &Shared, task: Ready, is_yield: bool) {
+        let is_yield = is_yield || !self.tuning.lifo_slot;
         let task = match worker::push_local(self.runtime, task, is_yield) {
             Ok(stealable) => {
                 // In the LIFO slot only this worker can run it: no one to wake.
@@ -219,6 +253,13 @@ impl Scheduler {
 
     /// Wake one sleeping worker, if one should wake (`idle.rs`).
     fn notify_parked(&self, shared: &Shared) {
+        if !self.tuning.wake_one {
+            // The herd: every sleeper up, to fight over one task.
+            while let Some(index) = self.idle.any_sleeper() {
+                self.parkers[index].unpark(shared);
+            }
+            return;
+        }
         if let Some(index) = self.idle.worker_to_notify() {
             self.parkers[index].unpark(shared);
         }
@@ -264,6 +305,9 @@ impl Scheduler {
     /// A busy worker's look at the reactor and timers, without waiting, if no
     /// one else holds the driver.
     fn maintain(&self, shared: &Shared) {
+        if !self.tuning.driver_hand_off {
+            return; // the driver thread polls it
+        }
         let Ok(mut driver) = self.driver.try_lock() else {
             return;
         };
@@ -347,6 +391,19 @@ pub(crate) fn wake_source(shared: &Shared) -> Option<WakeSource> {
     })
 }
 
+/// With `Tuning::driver_hand_off` off: a thread that only drives the
+/// reactor and the timers, for as long as the runtime lives. Its wakes are
+/// from outside the workers, so every task it wakes goes through the
+/// injector and a worker's unpark.
+fn driver_thread(shared: &Arc<Shared>) -> Vec<Ready> {
+    let sched = shared.multi.as_ref().expect("a multi-thread runtime");
+    let mut driver = sched.driver.lock().unwrap_or_else(|e| e.into_inner());
+    while !sched.is_shutdown() {
+        driver.turn(shared, None);
+    }
+    Vec::new()
+}
+
 /// The waker of a multi-thread runtime's `block_on` future: trace the wake,
 /// unpark the thread that waits in `block_on`.
 struct MainWaker {
@@ -378,7 +435,12 @@ pub(crate) struct Parts {
 
 /// Make the scheduler for `workers` workers around `reactor`; the deques
 /// wait in `Parts` until [`Workers::start`].
-pub(crate) fn scheduler(workers: usize, reactor: Reactor, runtime: usize) -> (Scheduler, Parts) {
+pub(crate) fn scheduler(
+    workers: usize,
+    reactor: Reactor,
+    runtime: usize,
+    tuning: Tuning,
+) -> (Scheduler, Parts) {
     let deques: Vec<Worker<Ready>> = (0..workers).map(|_| Worker::new_fifo()).collect();
     let scheduler = Scheduler {
         injector: Injector::new(),
@@ -390,6 +452,7 @@ pub(crate) fn scheduler(workers: usize, reactor: Reactor, runtime: usize) -> (Sc
         counters: (0..workers).map(|_| Counters::default()).collect(),
         shutdown: AtomicBool::new(false),
         runtime,
+        tuning,
     };
     (scheduler, Parts { deques })
 }
@@ -406,6 +469,13 @@ impl Workers {
             let thread = thread::Builder::new()
                 .name(format!("evloop-worker-{index}"))
                 .spawn(move || worker::run(shared, index, deque))?;
+            workers.threads.push(thread);
+        }
+        if !workers.scheduler().tuning.driver_hand_off {
+            let shared = shared.clone();
+            let thread = thread::Builder::new()
+                .name("evloop-driver".into())
+                .spawn(move || driver_thread(&shared))?;
             workers.threads.push(thread);
         }
         Ok(workers)
@@ -477,6 +547,7 @@ impl Workers {
         for parker in sched.parkers.iter() {
             parker.unpark(shared);
         }
+        shared.wake_reactor(); // the driver thread, if there is one
         let mut left = Vec::new();
         for thread in self.threads.drain(..) {
             match thread.join() {

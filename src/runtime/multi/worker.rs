@@ -226,7 +226,12 @@ fn steal(shared: &Shared, sched: &Scheduler, local: &Local, rng: &mut Rng) -> Op
             continue;
         }
         loop {
-            match sched.stealers[victim].steal_batch_and_pop(&local.deque) {
+            let stolen = if sched.tuning.steal_half {
+                sched.stealers[victim].steal_batch_and_pop(&local.deque)
+            } else {
+                sched.stealers[victim].steal()
+            };
+            match stolen {
                 Steal::Success(task) => {
                     sched.counters[local.index].steals.bump();
                     if shared.tracing() {
