@@ -266,6 +266,12 @@ pub(crate) struct Enter {
 /// If a *different* runtime is current here.
 #[track_caller]
 pub(crate) fn enter(core: Rc<Core>) -> Enter {
+    if in_multi() {
+        panic!(
+            "cannot enter an evloop runtime while another one is current on this thread (a \
+             worker, or the block_on thread, of a multi-thread runtime); use one runtime per thread"
+        );
+    }
     let owner = CURRENT.with(|cur| {
         let mut cur = cur.borrow_mut();
         match &*cur {
