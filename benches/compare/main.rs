@@ -1,10 +1,10 @@
-//! `compare`: six whole-program workloads, one runtime per process.
+//! `compare`: seven whole-program workloads, one runtime per process.
 //!
 //! The criterion benches in `benches/` put evloop beside tokio's
 //! current-thread runtime one micro-workload at a time. This binary answers
 //! the wider question from the performance issue — *how does evloop stand
 //! beside tokio (one thread and two workers), smol and Python's asyncio?* —
-//! with the same six workloads written once per runtime, in the same shape.
+//! with the same seven workloads written once per runtime, in the same shape.
 //! `benches/compare/workloads.py` is the asyncio side, `run.sh` runs both
 //! sides alternately over several rounds, and `report.py` turns the lines into
 //! `results.md` and `results.svg`.
@@ -30,8 +30,11 @@
 //! | `sleeps` | 100,000 tasks, task *i* sleeps a splitmix64-scattered 0–500 ms; await them all (real clock) |
 //! | `gather` | 10,000 one-second sleeps joined in one task (`join_all`; real clock) |
 //! | `echo` | an echo server and 100 clients on 127.0.0.1, 2,000 round trips of 64 B each |
+//! | `chat` | a line-chat room and 100 clients on 127.0.0.1, 100 rounds of one line each, every line to everyone |
 //!
-//! Runtimes: `evloop`; `tokio-ct` (`new_current_thread`); `tokio-mt2`
+//! Runtimes: `evloop` (the one-thread loop, `worker_threads(0)`);
+//! `evloop-mt2` (`worker_threads(2)`: the same code on two workers);
+//! `tokio-ct` (`new_current_thread`); `tokio-mt2`
 //! (`new_multi_thread().worker_threads(2)`); `smol` (a `LocalExecutor` driven
 //! by `smol::block_on(ex.run(..))`: one thread, smol's reactor in `block_on`).
 //! Channels: `evloop::sync::mpsc`, `tokio::sync::mpsc`, `smol::channel`
@@ -41,6 +44,7 @@
 //! Every workload checks its result, so a runtime cannot win by skipping work.
 
 use std::hint::black_box;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// `spawn`: tasks spawned and joined.
@@ -61,9 +65,14 @@ const GATHER_SLEEP: Duration = Duration::from_secs(1);
 const CONNECTIONS: usize = 100;
 const ROUND_TRIPS: usize = 2_000;
 const MESSAGE: usize = 64;
+/// `chat`: members of the room, and rounds (each member says one line a round).
+const CHATTERS: usize = 100;
+const CHAT_ROUNDS: usize = 100;
 
-const RUNTIMES: [&str; 4] = ["evloop", "tokio-ct", "tokio-mt2", "smol"];
-const WORKLOADS: [&str; 6] = ["spawn", "yield", "pingpong", "sleeps", "gather", "echo"];
+const RUNTIMES: [&str; 5] = ["evloop", "evloop-mt2", "tokio-ct", "tokio-mt2", "smol"];
+const WORKLOADS: [&str; 7] = [
+    "spawn", "yield", "pingpong", "sleeps", "gather", "echo", "chat",
+];
 
 /// The deterministic scatter of `sleeps`: task `i` sleeps splitmix64(i+1)
 /// mod 500,001 µs (the same sequence as `benches/timers.rs` and workloads.py).
@@ -73,6 +82,64 @@ fn sleep_for(i: u64) -> Duration {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     Duration::from_micros(z % (MAX_SLEEP_MICROS + 1))
+}
+
+/// `chat`'s room: one outbox per member, by member number; `None` once the
+/// member has left. Lesson 15's room, minus names and announcements, so that
+/// every client can count exactly what it hears. A std `Mutex`, never held
+/// across an `await`, as lesson 15 does; the same on every Rust runtime.
+type Room<Outbox> = Arc<Mutex<Vec<Option<Outbox>>>>;
+
+/// What one `chat` client has heard: lines `"<member> <round>\n"`, counted per
+/// round, the members' numbers summed. The same parser on every Rust runtime
+/// (Python has its own copy), so that only the runtimes differ.
+struct Tally {
+    /// The bytes of a line not yet ended.
+    partial: Vec<u8>,
+    /// `heard[r]`: lines of round `r` received so far.
+    heard: Vec<usize>,
+    /// The sum of the member numbers of every line received.
+    members: usize,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            partial: Vec::new(),
+            heard: vec![0; CHAT_ROUNDS],
+            members: 0,
+        }
+    }
+
+    /// The line member `member` says in `round`.
+    fn line(member: usize, round: usize) -> String {
+        format!("{member} {round}\n")
+    }
+
+    /// Count the whole lines in `bytes` (with what was left from the last call).
+    fn feed(&mut self, bytes: &[u8]) {
+        self.partial.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(end) = self.partial[start..].iter().position(|&b| b == b'\n') {
+            let line = std::str::from_utf8(&self.partial[start..start + end]).unwrap();
+            let (member, round) = line.split_once(' ').expect("\"<member> <round>\"");
+            self.members += member.parse::<usize>().unwrap();
+            self.heard[round.parse::<usize>().unwrap()] += 1;
+            start += end + 1;
+        }
+        self.partial.drain(..start);
+    }
+
+    /// Everyone's line of every round, once each, and nothing else.
+    fn check(&self) {
+        assert!(self.partial.is_empty(), "a line cut short");
+        assert!(
+            self.heard.iter().all(|&n| n == CHATTERS),
+            "{:?}",
+            self.heard
+        );
+        assert_eq!(self.members, CHAT_ROUNDS * CHATTERS * (CHATTERS - 1) / 2);
+    }
 }
 
 /// Peak resident memory of this process so far, in MiB (`VmHWM`; Linux only).
@@ -107,7 +174,8 @@ fn main() {
         }
     };
     let elapsed = match runtime.as_str() {
-        "evloop" => on_evloop::run(workload),
+        "evloop" => on_evloop::run(workload, 0),
+        "evloop-mt2" => on_evloop::run(workload, 2),
         "tokio-ct" => on_tokio::run(workload, None),
         "tokio-mt2" => on_tokio::run(workload, Some(2)),
         _ => on_smol::run(workload),
@@ -116,22 +184,28 @@ fn main() {
     println!("{runtime} {workload} {secs:.3}s {:.1}MB", peak_mib());
 }
 
-/// The six workloads on evloop.
+/// The seven workloads on evloop: the one-thread loop (`workers` 0) or that
+/// many workers. The code is the same; only the builder differs. Both ask
+/// for their number of workers, so `EVLOOP_WORKER_THREADS` changes neither.
 mod on_evloop {
     use super::*;
-    use evloop::net::{TcpListener, TcpStream};
+    use evloop::net::{BufReader, OwnedWriteHalf, TcpListener, TcpStream};
     use evloop::sync::mpsc;
 
-    pub fn run(workload: &str) -> Duration {
+    pub fn run(workload: &str, workers: usize) -> Duration {
         let start = Instant::now();
-        let rt = evloop::Runtime::new().expect("an evloop runtime");
+        let rt = evloop::Runtime::builder()
+            .worker_threads(workers)
+            .build()
+            .expect("an evloop runtime");
         match workload {
             "spawn" => rt.block_on(spawn()),
             "yield" => rt.block_on(yields()),
             "pingpong" => rt.block_on(ping_pong()),
             "sleeps" => rt.block_on(sleeps()),
             "gather" => rt.block_on(gather()),
-            _ => rt.block_on(echo()),
+            "echo" => rt.block_on(echo()),
+            _ => rt.block_on(chat()),
         }
         start.elapsed() // the runtime is dropped after the clock stops
     }
@@ -232,13 +306,85 @@ mod on_evloop {
             client.await.unwrap();
         }
     }
+
+    async fn chat() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        evloop::spawn(async move {
+            // Everyone joins the room before anyone is heard: no line is lost
+            // to a member who has not joined yet.
+            let room: Room<mpsc::UnboundedSender<Arc<str>>> = Arc::default();
+            let mut readers = Vec::new();
+            for _ in 0..CHATTERS {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let (reader, writer) = stream.into_split();
+                let (outbox, inbox) = mpsc::unbounded_channel();
+                room.lock().unwrap().push(Some(outbox));
+                evloop::spawn(relay(writer, inbox));
+                readers.push(reader);
+            }
+            for (member, reader) in readers.into_iter().enumerate() {
+                let room = room.clone();
+                evloop::spawn(async move {
+                    let mut lines = BufReader::new(reader).lines();
+                    while let Some(line) = lines.next_line().await.unwrap() {
+                        let line: Arc<str> = format!("{line}\n").into(); // one copy for all
+                        for outbox in room.lock().unwrap().iter().flatten() {
+                            outbox.send(line.clone()).unwrap();
+                        }
+                    }
+                    room.lock().unwrap()[member] = None; // the outbox closes: `relay` ends
+                });
+            }
+        });
+        let clients: Vec<_> = (0..CHATTERS)
+            .map(|member| {
+                evloop::spawn(async move {
+                    let mut stream = TcpStream::connect(addr).await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    let mut tally = Tally::new();
+                    let mut buf = vec![0u8; 16 * 1024];
+                    for round in 0..CHAT_ROUNDS {
+                        let line = Tally::line(member, round);
+                        stream.write_all(line.as_bytes()).await.unwrap();
+                        while tally.heard[round] < CHATTERS {
+                            let n = stream.read(&mut buf).await.unwrap();
+                            assert!(n > 0, "the server hung up");
+                            tally.feed(&buf[..n]);
+                        }
+                    }
+                    tally.check();
+                })
+            })
+            .collect();
+        for client in clients {
+            client.await.unwrap();
+        }
+    }
+
+    /// A member's outbox to its socket: everything queued, in one write.
+    async fn relay(mut writer: OwnedWriteHalf, mut inbox: mpsc::UnboundedReceiver<Arc<str>>) {
+        let mut batch = Vec::new();
+        while let Some(line) = inbox.recv().await {
+            batch.clear();
+            batch.extend_from_slice(line.as_bytes());
+            while let Ok(line) = inbox.try_recv() {
+                batch.extend_from_slice(line.as_bytes());
+            }
+            if writer.write_all(&batch).await.is_err() {
+                break;
+            }
+        }
+    }
 }
 
-/// The six workloads on tokio: one thread (`workers: None`) or a multi-thread
+/// The seven workloads on tokio: one thread (`workers: None`) or a multi-thread
 /// runtime with that many workers. The code is the same; only the builder differs.
 mod on_tokio {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::tcp::OwnedWriteHalf;
     use tokio::net::{TcpListener, TcpStream};
     use tokio::sync::mpsc;
 
@@ -259,7 +405,8 @@ mod on_tokio {
             "pingpong" => rt.block_on(ping_pong()),
             "sleeps" => rt.block_on(sleeps()),
             "gather" => rt.block_on(gather()),
-            _ => rt.block_on(echo()),
+            "echo" => rt.block_on(echo()),
+            _ => rt.block_on(chat()),
         }
         start.elapsed() // the runtime is dropped after the clock stops
     }
@@ -359,13 +506,82 @@ mod on_tokio {
             client.await.unwrap();
         }
     }
+
+    async fn chat() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let room: Room<mpsc::UnboundedSender<Arc<str>>> = Arc::default();
+            let mut readers = Vec::new();
+            for _ in 0..CHATTERS {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let (reader, writer) = stream.into_split();
+                let (outbox, inbox) = mpsc::unbounded_channel();
+                room.lock().unwrap().push(Some(outbox));
+                tokio::spawn(relay(writer, inbox));
+                readers.push(reader);
+            }
+            for (member, reader) in readers.into_iter().enumerate() {
+                let room = room.clone();
+                tokio::spawn(async move {
+                    let mut lines = BufReader::new(reader).lines();
+                    while let Some(line) = lines.next_line().await.unwrap() {
+                        let line: Arc<str> = format!("{line}\n").into();
+                        for outbox in room.lock().unwrap().iter().flatten() {
+                            outbox.send(line.clone()).unwrap();
+                        }
+                    }
+                    room.lock().unwrap()[member] = None;
+                });
+            }
+        });
+        let clients: Vec<_> = (0..CHATTERS)
+            .map(|member| {
+                tokio::spawn(async move {
+                    let mut stream = TcpStream::connect(addr).await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    let mut tally = Tally::new();
+                    let mut buf = vec![0u8; 16 * 1024];
+                    for round in 0..CHAT_ROUNDS {
+                        let line = Tally::line(member, round);
+                        stream.write_all(line.as_bytes()).await.unwrap();
+                        while tally.heard[round] < CHATTERS {
+                            let n = stream.read(&mut buf).await.unwrap();
+                            assert!(n > 0, "the server hung up");
+                            tally.feed(&buf[..n]);
+                        }
+                    }
+                    tally.check();
+                })
+            })
+            .collect();
+        for client in clients {
+            client.await.unwrap();
+        }
+    }
+
+    async fn relay(mut writer: OwnedWriteHalf, mut inbox: mpsc::UnboundedReceiver<Arc<str>>) {
+        let mut batch = Vec::new();
+        while let Some(line) = inbox.recv().await {
+            batch.clear();
+            batch.extend_from_slice(line.as_bytes());
+            while let Ok(line) = inbox.try_recv() {
+                batch.extend_from_slice(line.as_bytes());
+            }
+            if writer.write_all(&batch).await.is_err() {
+                break;
+            }
+        }
+    }
 }
 
-/// The six workloads on smol's `LocalExecutor`, one thread.
+/// The seven workloads on smol's `LocalExecutor`, one thread.
 mod on_smol {
     use super::*;
-    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    use smol::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     use smol::net::{TcpListener, TcpStream};
+    use smol::stream::StreamExt;
     use smol::{channel, LocalExecutor, Task, Timer};
 
     thread_local! {
@@ -393,7 +609,8 @@ mod on_smol {
             "pingpong" => block_on(ping_pong()),
             "sleeps" => block_on(sleeps()),
             "gather" => block_on(gather()),
-            _ => block_on(echo()),
+            "echo" => block_on(echo()),
+            _ => block_on(chat()),
         }
         start.elapsed()
     }
@@ -494,6 +711,77 @@ mod on_smol {
             .collect();
         for client in clients {
             client.await;
+        }
+    }
+
+    async fn chat() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        spawn_local(async move {
+            let room: Room<channel::Sender<Arc<str>>> = Arc::default();
+            let mut readers = Vec::new();
+            for _ in 0..CHATTERS {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                // smol's streams are `Clone`: one for each direction.
+                let (reader, writer) = (stream.clone(), stream);
+                let (outbox, inbox) = channel::unbounded();
+                room.lock().unwrap().push(Some(outbox));
+                spawn_local(relay(writer, inbox)).detach();
+                readers.push(reader);
+            }
+            for (member, reader) in readers.into_iter().enumerate() {
+                let room = room.clone();
+                spawn_local(async move {
+                    let mut lines = BufReader::new(reader).lines();
+                    while let Some(line) = lines.next().await {
+                        let line: Arc<str> = format!("{}\n", line.unwrap()).into();
+                        for outbox in room.lock().unwrap().iter().flatten() {
+                            outbox.try_send(line.clone()).unwrap();
+                        }
+                    }
+                    room.lock().unwrap()[member] = None;
+                })
+                .detach();
+            }
+        })
+        .detach();
+        let clients: Vec<_> = (0..CHATTERS)
+            .map(|member| {
+                spawn_local(async move {
+                    let mut stream = TcpStream::connect(addr).await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    let mut tally = Tally::new();
+                    let mut buf = vec![0u8; 16 * 1024];
+                    for round in 0..CHAT_ROUNDS {
+                        let line = Tally::line(member, round);
+                        stream.write_all(line.as_bytes()).await.unwrap();
+                        while tally.heard[round] < CHATTERS {
+                            let n = stream.read(&mut buf).await.unwrap();
+                            assert!(n > 0, "the server hung up");
+                            tally.feed(&buf[..n]);
+                        }
+                    }
+                    tally.check();
+                })
+            })
+            .collect();
+        for client in clients {
+            client.await;
+        }
+    }
+
+    async fn relay(mut writer: TcpStream, inbox: channel::Receiver<Arc<str>>) {
+        let mut batch = Vec::new();
+        while let Ok(line) = inbox.recv().await {
+            batch.clear();
+            batch.extend_from_slice(line.as_bytes());
+            while let Ok(line) = inbox.try_recv() {
+                batch.extend_from_slice(line.as_bytes());
+            }
+            if writer.write_all(&batch).await.is_err() {
+                break;
+            }
         }
     }
 }

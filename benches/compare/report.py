@@ -1,4 +1,4 @@
-"""Turn the lines of a `compare` run into results.md (a table) and results.svg (a chart).
+"""Turn the lines of a `compare` run into results.md, results.svg and results-mt.md.
 
 `benches/compare/run.sh` collects one line per process, as printed by
 `main.rs` and `workloads.py`:
@@ -10,26 +10,49 @@ plus `# key: value` header lines (machine, versions, rounds). This script
 takes the median time and the median peak memory of every (runtime,
 workload) pair, and writes
 
-- a Markdown table: rows are workloads, columns are runtimes (median time and
-  peak MiB), each followed by its ratio to tokio's current-thread runtime;
-- a self-contained SVG: a grouped bar chart of that ratio per workload, on a
-  log scale, bars growing up (slower) or down (faster) from the 1x line.
+- `--md`: a Markdown table: rows are the six workloads the book quotes,
+  columns are the book's runtimes (median time and peak MiB), each followed by
+  its ratio to tokio's current-thread runtime. The book's figures are read
+  from this file cell by cell (tests/book_figures.rs), so its shape is fixed:
+  `chat` and `evloop-mt2` are not in it, and it is written only when the run
+  had every runtime and workload of the table (a partial run would empty the
+  book's cells); otherwise the file is left as it was, and the script says so.
+- `--svg`: a self-contained SVG of the same table: a grouped bar chart of that
+  ratio per workload, on a log scale, bars growing up (slower) or down
+  (faster) from the 1x line. Written together with `--md`, or not at all.
+- `--mt-md`: the multi-thread table: evloop on two workers beside tokio on two
+  workers, and the one-thread evloop beside tokio current-thread from the same
+  run, on all seven workloads, with each pair's spread over rounds and the
+  per-round ratios (runtimes take turns within a round, so a round's ratio
+  compares runs made a few seconds apart). `--before results.md` adds the
+  one-thread ratios of an earlier run, read from its table, to check that the
+  one-thread loop did not move.
 
-Both outputs depend only on the input, byte for byte (no clock, no
+Every output depends only on the input, byte for byte (no clock, no
 randomness), so a re-run of the report over the same lines changes nothing.
 Standard library only.
 
-    python3 benches/compare/report.py RAW.txt --md results.md --svg results.svg
+    python3 benches/compare/report.py RAW.txt --md results.md --svg results.svg \
+        --mt-md results-mt.md --before results.md
 """
 
 import argparse
 import math
+import os
 import statistics
+import sys
 from xml.sax.saxutils import escape
 
+# The book's table (results.md, results.svg): these columns and rows, no others.
 RUNTIMES = ["evloop", "tokio-ct", "tokio-mt2", "smol", "asyncio", "uvloop"]
 BASELINE = "tokio-ct"
 WORKLOADS = ["spawn", "yield", "pingpong", "sleeps", "gather", "echo"]
+# Everything a run may hold: the book's, plus evloop on two workers and `chat`.
+ALL_RUNTIMES = ["evloop", "evloop-mt2", "tokio-ct", "tokio-mt2", "smol", "asyncio", "uvloop"]
+ALL_WORKLOADS = WORKLOADS + ["chat"]
+# The multi-thread table's pairs: (runtime, the one it is divided by).
+MT_PAIR = ("evloop-mt2", "tokio-mt2")
+CT_PAIR = ("evloop", "tokio-ct")
 LABELS = {
     "spawn": "spawn 1M tasks, await all",
     "yield": "1,000 tasks × 1,000 yields",
@@ -37,6 +60,7 @@ LABELS = {
     "sleeps": "100k sleeps of 0–500 ms (floor 0.5 s)",
     "gather": "gather 10k × 1 s sleeps (floor 1.0 s)",
     "echo": "echo: 100 conns × 2,000 round trips of 64 B",
+    "chat": "chat: 100 members × 100 rounds, every line to all",
 }
 # The least time a workload can take: its longest sleep.
 FLOORS = {"sleeps": 0.5, "gather": 1.0}
@@ -51,8 +75,13 @@ COLOURS = {
 
 
 def parse(path):
-    """(meta, samples, failures): samples[(rt, wl)] = [(secs, mib)], failures[(rt, wl)] = [why]."""
-    meta, samples, failures = {}, {}, {}
+    """(meta, samples, failures, rounds).
+
+    samples[(rt, wl)] = [(secs, mib)], failures[(rt, wl)] = [why], and
+    rounds[(rt, wl)] = {round index: secs}: run.sh writes one line per pair
+    per round, rounds in order, so a pair's k-th line is from round k.
+    """
+    meta, samples, failures, rounds = {}, {}, {}, {}
     with open(path, encoding="utf-8") as lines:
         for line in lines:
             line = line.strip()
@@ -66,11 +95,16 @@ def parse(path):
             if len(fields) < 3:
                 continue
             key = (fields[0], fields[1])
+            by_round = rounds.setdefault(key, {})
+            k = len(by_round)
             if len(fields) == 4 and fields[2].endswith("s") and fields[3].endswith("MB"):
-                samples.setdefault(key, []).append((float(fields[2][:-1]), float(fields[3][:-2])))
+                secs = float(fields[2][:-1])
+                samples.setdefault(key, []).append((secs, float(fields[3][:-2])))
+                by_round[k] = secs
             else:
                 failures.setdefault(key, []).append(" ".join(fields[2:]))
-    return meta, samples, failures
+                by_round[k] = None
+    return meta, samples, failures, rounds
 
 
 class Medians:
@@ -87,16 +121,160 @@ class Medians:
             self.n[key] = len(runs)
 
     def ratio(self, runtime, workload, table=None):
+        return self.ratio_of(runtime, BASELINE, workload, table)
+
+    def ratio_of(self, runtime, base_runtime, workload, table=None):
         table = self.time if table is None else table
-        base = table.get((BASELINE, workload))
+        base = table.get((base_runtime, workload))
         value = table.get((runtime, workload))
         if base is None or value is None or base <= 0:
             return None
         return value / base
 
-    def runtimes(self):
+    def runtimes(self, order=RUNTIMES):
         present = {rt for rt, _ in self.time} | {rt for rt, _ in self.failures}
-        return [rt for rt in RUNTIMES if rt in present]
+        return [rt for rt in order if rt in present]
+
+    def has(self, runtime, workload):
+        """Whether the run tried this pair at all (a failure counts: it is reported)."""
+        return (runtime, workload) in self.time or (runtime, workload) in self.failures
+
+    def cell(self, runtime, workload, rounds):
+        """`0.164 s ±3%, 148.3 MB`: median time, spread (slowest ÷ fastest − 1), median MiB."""
+        key = (runtime, workload)
+        if key not in self.time:
+            return self.failures[key][0].lower() if key in self.failures else "—"
+        text = f"{fmt_secs(self.time[key])} ±{self.spread[key] * 100:.0f}%, {self.mem[key]:.1f} MB"
+        if self.n[key] < rounds:
+            text += f" (n={self.n[key]})"
+        return text
+
+
+def book_table_complete(med):
+    """Whether the run tried every (runtime, workload) pair of results.md's table."""
+    return all(med.has(rt, wl) for rt in RUNTIMES for wl in WORKLOADS)
+
+
+def per_round_ratios(rounds, pair, workload):
+    """time(first) ÷ time(second) in each round where both ran."""
+    first = rounds.get((pair[0], workload), {})
+    second = rounds.get((pair[1], workload), {})
+    return [
+        first[k] / second[k]
+        for k in sorted(first)
+        if first[k] is not None and second.get(k) and second[k] > 0
+    ]
+
+
+def before_ratios(path):
+    """{workload: evloop ÷ tokio-ct} from an earlier results.md's main table, if readable."""
+    if not path or not os.path.exists(path):
+        return {}
+    labels = {label: wl for wl, label in LABELS.items()}
+    ratios, header = {}, None
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if not line.startswith("|"):
+                header = None
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if cells[:3] == ["workload", "evloop", f"÷ {BASELINE}"]:
+                header = cells
+            elif header and cells[0] in labels:
+                ratios[labels[cells[0]]] = (cells[1], cells[2].strip("*"))
+    return ratios
+
+
+def mt_markdown(meta, med, rounds, before, before_name):
+    """results-mt.md: evloop on two workers beside tokio on two, and the one-thread pair."""
+    n_rounds = int(meta["rounds"]) if meta.get("rounds", "").isdigit() else 0
+    out = [
+        "# evloop on two workers beside tokio on two",
+        "",
+        f"Medians of {meta.get('rounds', '?')} rounds, each (runtime, workload) pair in a fresh "
+        "process, runtimes taking turns within a round in an order that rotates every round. "
+        "A cell is the median wall-clock time, its spread (slowest round ÷ fastest − 1), and "
+        "the median peak RSS (VmHWM). `÷`: median time divided by the other runtime's median "
+        "time (below 1: faster); `per round`: the same ratio within each round, lowest–highest.",
+        "",
+    ]
+    for key in ("machine", "memory", "rustc", "crates", "python", "commit", "command"):
+        if key in meta:
+            out.append(f"- **{key}**: {meta[key]}")
+    out.append("")
+
+    def pair_table(pair, extra_header=(), extra=lambda wl: []):
+        a, b = pair
+        header = ["workload", a, b, f"÷ {b}", "per round", "memory ÷"] + list(extra_header)
+        rows = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] + ["--:"] * (len(header) - 1)) + "|",
+        ]
+        for wl in ALL_WORKLOADS:
+            if not (med.has(a, wl) or med.has(b, wl)):
+                continue
+            ratio = med.ratio_of(a, b, wl)
+            per = per_round_ratios(rounds, pair, wl)
+            per_text = f"{min(per):.2f}–{max(per):.2f}" if len(per) > 1 else "—"
+            row = [
+                LABELS[wl],
+                med.cell(a, wl, n_rounds),
+                med.cell(b, wl, n_rounds),
+                f"**{fmt_ratio(ratio)}**" if ratio else "—",
+                per_text,
+                fmt_ratio(med.ratio_of(a, b, wl, med.mem)),
+            ] + extra(wl)
+            rows.append("| " + " | ".join(row) + " |")
+        return rows
+
+    if set(MT_PAIR) <= set(med.runtimes(ALL_RUNTIMES)):
+        out.append(f"## Two workers: `{MT_PAIR[0]}` ÷ `{MT_PAIR[1]}`")
+        out.append("")
+        out.append(
+            "`evloop::Runtime::builder().worker_threads(2)` and "
+            "`tokio::runtime::Builder::new_multi_thread().worker_threads(2)`: the same "
+            "workload code as the one-thread columns; the `block_on` future on the main "
+            "thread, the spawned tasks on the two workers."
+        )
+        out.append("")
+        out.extend(pair_table(MT_PAIR))
+        out.append("")
+    if set(CT_PAIR) <= set(med.runtimes(ALL_RUNTIMES)):
+        out.append(f"## One thread, the same run: `{CT_PAIR[0]}` ÷ `{CT_PAIR[1]}`")
+        out.append("")
+        if before:
+            out.append(
+                f"The last two columns are the same pair in `{before_name}` (an earlier run, the "
+                "book's figures): the one-thread loop should not have moved. Compare the ratios; "
+                "absolute times move with the machine's load."
+            )
+        else:
+            out.append("The one-thread loop beside tokio's current-thread runtime, for reference.")
+        out.append("")
+        extra_header = (f"evloop in {before_name}", f"÷ {BASELINE} there") if before else ()
+
+        def extra(wl):
+            if not before:
+                return []
+            cell, ratio = before.get(wl, ("—", "—"))
+            return [cell, ratio]
+
+        out.extend(pair_table(CT_PAIR, extra_header, extra))
+        out.append("")
+    # `chat` on every runtime that ran it: it is not in the book's table.
+    chat = [rt for rt in med.runtimes(ALL_RUNTIMES) if med.has(rt, "chat")]
+    if len(chat) > 2:
+        out.append(f"## `chat` on every runtime (÷ {BASELINE})")
+        out.append("")
+        out.append("| runtime | chat | ÷ " + BASELINE + " | memory ÷ |")
+        out.append("|---|--:|--:|--:|")
+        for rt in chat:
+            out.append(
+                f"| {rt} | {med.cell(rt, 'chat', n_rounds)} | "
+                f"{fmt_ratio(med.ratio(rt, 'chat'))} | {fmt_ratio(med.ratio(rt, 'chat', med.mem))} |"
+            )
+        out.append("")
+    return "\n".join(out)
 
 
 def fmt_secs(secs):
@@ -265,16 +443,42 @@ def svg(meta, med):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("raw", help="the lines collected by run.sh")
-    parser.add_argument("--md", required=True, help="where to write the Markdown table")
-    parser.add_argument("--svg", required=True, help="where to write the SVG chart")
+    parser.add_argument("--md", help="where to write the book's Markdown table")
+    parser.add_argument("--svg", help="where to write the book's SVG chart")
+    parser.add_argument("--mt-md", help="where to write the multi-thread table")
+    parser.add_argument("--before", help="an earlier results.md, for the one-thread check")
     args = parser.parse_args()
-    meta, samples, failures = parse(args.raw)
+    meta, samples, failures, rounds = parse(args.raw)
     med = Medians(samples, failures)
-    with open(args.md, "w", encoding="utf-8") as f:
-        f.write(markdown(meta, med))
-    with open(args.svg, "w", encoding="utf-8") as f:
-        f.write(svg(meta, med))
-    print(markdown(meta, med))
+    # Read the earlier table before anything is written: it may be the same file.
+    before = before_ratios(args.before)
+    before_name = os.path.basename(args.before) if args.before else ""
+    if args.md or args.svg:
+        if book_table_complete(med):
+            if args.md:
+                with open(args.md, "w", encoding="utf-8") as f:
+                    f.write(markdown(meta, med))
+            if args.svg:
+                with open(args.svg, "w", encoding="utf-8") as f:
+                    f.write(svg(meta, med))
+            print(markdown(meta, med))
+        else:
+            missing = [f"{rt} {wl}" for rt in RUNTIMES for wl in WORKLOADS if not med.has(rt, wl)]
+            print(
+                f"not writing {args.md or args.svg}: the book's table needs every runtime and "
+                f"workload; this run lacks {len(missing)} pairs ({', '.join(missing[:4])}"
+                f"{', …' if len(missing) > 4 else ''})",
+                file=sys.stderr,
+            )
+    if args.mt_md:
+        if set(MT_PAIR) <= set(med.runtimes(ALL_RUNTIMES)):
+            text = mt_markdown(meta, med, rounds, before, before_name)
+            with open(args.mt_md, "w", encoding="utf-8") as f:
+                f.write(text)
+            print(text)
+        else:
+            print(f"not writing {args.mt_md}: the run has not both of {' and '.join(MT_PAIR)}",
+                  file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# evloop beside tokio, smol, asyncio and uvloop: six workloads, several rounds, one table.
+# evloop beside tokio, smol, asyncio and uvloop: seven workloads, several rounds, two tables.
 #
 # Builds `benches/compare/main.rs` once, then for each of ROUNDS rounds runs
 # every (runtime, workload) pair, each in a fresh process (peak memory is per
@@ -7,12 +7,15 @@
 # order rotates every round, so a slow minute on a shared machine is spread
 # over all of them instead of landing on one. Every line goes to a raw file;
 # `report.py` then writes the medians to benches/compare/results.md and the
-# chart to benches/compare/results.svg.
+# chart to benches/compare/results.svg (the book's table: written only by a run
+# of all its runtimes and workloads), and evloop on two workers beside tokio on
+# two to benches/compare/results-mt.md (when the run had both).
 #
 # Usage, from anywhere in the repository (Linux: the workloads read /proc):
 #   bash benches/compare/run.sh
 #   ROUNDS=5 TIMEOUT=300 bash benches/compare/run.sh
 #   RUNTIMES="evloop tokio-ct" WORKLOADS="spawn echo" bash benches/compare/run.sh
+#   RUNTIMES="evloop evloop-mt2 tokio-ct tokio-mt2" UVLOOP=0 bash benches/compare/run.sh
 #
 # Python: uses target/venv (created if missing, uvloop installed into it when
 # pip can); without it, the system python3 runs asyncio alone. UVLOOP=0 skips
@@ -21,8 +24,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 ROUNDS=${ROUNDS:-3}
+WORKLOADS_SET=${WORKLOADS:-}
 TIMEOUT=${TIMEOUT:-120}
-WORKLOADS=${WORKLOADS:-"spawn yield pingpong sleeps gather echo"}
+WORKLOADS=${WORKLOADS:-"spawn yield pingpong sleeps gather echo chat"}
 RAW=${RAW:-target/compare-raw.txt}
 OUT=benches/compare
 
@@ -46,7 +50,7 @@ if [ "${UVLOOP:-1}" != 0 ]; then
             echo "pip install uvloop failed: running without uvloop" >&2
     fi
 fi
-DEFAULT_RUNTIMES="evloop tokio-ct tokio-mt2 smol asyncio"
+DEFAULT_RUNTIMES="evloop evloop-mt2 tokio-ct tokio-mt2 smol asyncio"
 if "$PY" -c 'import uvloop' 2>/dev/null; then DEFAULT_RUNTIMES+=" uvloop"; fi
 read -r -a runtimes <<<"${RUNTIMES:-$DEFAULT_RUNTIMES}"
 
@@ -79,7 +83,7 @@ mkdir -p "$(dirname "$RAW")"
     echo "# python: $("$PY" -c 'import sys; print(sys.version.split()[0])')$("$PY" -c 'import uvloop; print(", uvloop", uvloop.__version__)' 2>/dev/null || true)"
     echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
     echo "# rounds: $ROUNDS"
-    echo "# command: ROUNDS=$ROUNDS bash benches/compare/run.sh"
+    echo "# command: ${RUNTIMES:+RUNTIMES=\"$RUNTIMES\" }${WORKLOADS_SET:+WORKLOADS=\"$WORKLOADS\" }ROUNDS=$ROUNDS bash benches/compare/run.sh"
 } >"$RAW"
 
 n=${#runtimes[@]}
@@ -94,7 +98,10 @@ for ((round = 0; round < ROUNDS; round++)); do
     done
 done
 
-python3 "$OUT/report.py" "$RAW" --md "$OUT/results.md" --svg "$OUT/results.svg" >/dev/null
-echo "raw lines: $RAW; wrote $OUT/results.md and $OUT/results.svg" >&2
-echo "the book quotes these figures: EVLOOP_BLESS=1 cargo test --test book_figures updates lessons/generated/figures.txt" >&2
-cat "$OUT/results.md"
+# report.py prints each table it writes, and says on stderr which it left alone
+# (a partial run never overwrites the book's table). --before: the results.md
+# in place before this run, for the one-thread columns of results-mt.md.
+python3 "$OUT/report.py" "$RAW" --md "$OUT/results.md" --svg "$OUT/results.svg" \
+    --mt-md "$OUT/results-mt.md" --before "$OUT/results.md"
+echo "raw lines: $RAW" >&2
+echo "if results.md changed, the book quotes it: EVLOOP_BLESS=1 cargo test --test book_figures updates lessons/generated/figures.txt" >&2

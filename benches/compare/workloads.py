@@ -1,4 +1,4 @@
-"""The six `compare` workloads in Python asyncio (and on uvloop, when installed).
+"""The seven `compare` workloads in Python asyncio (and on uvloop, when installed).
 
 This is the Python side of `benches/compare/`: the same workloads as
 `benches/compare/main.rs`, in the same shape, written the way an asyncio
@@ -21,6 +21,7 @@ The time is wall-clock from just before the event loop is created until
 | sleeps   | 100,000 tasks, task i sleeps a splitmix64-scattered 0-500 ms; await them all |
 | gather   | `asyncio.gather` of 10,000 `asyncio.sleep(1)` coroutines |
 | echo     | `start_server` echo and 100 `open_connection` clients on 127.0.0.1, 2,000 round trips of 64 B each |
+| chat     | a `start_server` line-chat room and 100 clients, 100 rounds of one line each, every line to everyone |
 
 `gather` wraps each coroutine in a Task (that is what `asyncio.gather`
 does); the Rust side joins plain futures. Every workload checks its result.
@@ -39,6 +40,7 @@ PAIRS, PING_PONGS = 1_000, 1_000
 SLEEPS, MAX_SLEEP_MICROS = 100_000, 500_000
 GATHERED, GATHER_SLEEP = 10_000, 1.0
 CONNECTIONS, ROUND_TRIPS, MESSAGE = 100, 2_000, 64
+CHATTERS, CHAT_ROUNDS = 100, 100
 
 MASK = (1 << 64) - 1
 
@@ -136,6 +138,70 @@ async def echo():
     await server.wait_closed()
 
 
+async def chat():
+    room = []  # one outbox per member, by member number; None once it left
+    relays = []
+    everyone_in = asyncio.Event()
+
+    async def relay(writer, outbox):
+        # Everything queued, in one write; asyncio.Queue cannot close: None ends it.
+        while (line := await outbox.get()) is not None:
+            batch = [line]
+            while not outbox.empty():
+                line = outbox.get_nowait()
+                if line is None:
+                    outbox.put_nowait(None)
+                    break
+                batch.append(line)
+            writer.write(b"".join(batch))
+            await writer.drain()
+        writer.close()
+
+    async def member(reader, writer):
+        number = len(room)
+        outbox = asyncio.Queue()
+        room.append(outbox)
+        relays.append(asyncio.create_task(relay(writer, outbox)))
+        if len(room) == CHATTERS:
+            everyone_in.set()
+        await everyone_in.wait()  # no line is lost to a member not yet in the room
+        while line := await reader.readline():
+            for outbox_ in room:
+                if outbox_ is not None:
+                    outbox_.put_nowait(line)
+        room[number] = None
+        outbox.put_nowait(None)  # the relay writes what is queued, then ends
+
+    server = await asyncio.start_server(member, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    async def client(number):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        heard, members, partial = [0] * CHAT_ROUNDS, 0, b""
+        for rnd in range(CHAT_ROUNDS):
+            writer.write(f"{number} {rnd}\n".encode())
+            await writer.drain()
+            while heard[rnd] < CHATTERS:
+                chunk = await reader.read(16 * 1024)
+                assert chunk, "the server hung up"
+                *lines, partial = (partial + chunk).split(b"\n")
+                for line in lines:
+                    sender, said_in = line.split()
+                    members += int(sender)
+                    heard[int(said_in)] += 1
+        assert partial == b"" and all(n == CHATTERS for n in heard), heard
+        assert members == CHAT_ROUNDS * CHATTERS * (CHATTERS - 1) // 2
+        writer.close()
+        await writer.wait_closed()
+
+    clients = [asyncio.create_task(client(i)) for i in range(CHATTERS)]
+    for task in clients:
+        await task
+    await asyncio.gather(*relays)  # (the server's side ends too: no task left pending)
+    server.close()
+    await server.wait_closed()
+
+
 WORKLOADS = {
     "spawn": spawn,
     "yield": yields,
@@ -143,6 +209,7 @@ WORKLOADS = {
     "sleeps": sleeps,
     "gather": gather,
     "echo": echo,
+    "chat": chat,
 }
 
 
