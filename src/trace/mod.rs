@@ -4,7 +4,9 @@
 //! costs one branch per event site. On, each event is stamped with the
 //! runtime's clock (virtual when paused) and names its task; a wake also says
 //! *who* woke the task — a timer, an I/O source, another task, the `block_on`
-//! future, or another thread — the question learners ask most.
+//! future, or another thread — the question learners ask most. On a
+//! multi-thread runtime each event also says which worker thread it happened
+//! on ([`Event::worker`]), and a steal between workers is an event of its own.
 //!
 //! Three renderings:
 //!
@@ -12,9 +14,11 @@
 //!   same on every run under a paused clock);
 //! - [`Trace::to_svg`]: a picture of the run — one lane per task, polls as
 //!   bars, an arrow from whoever woke a task to the task — as the book draws
-//!   every lesson (the drawing lives in `svg/`);
+//!   every lesson (the drawing lives in `svg/`); a multi-thread run adds a
+//!   lane per worker, with the polls it ran and an arrow for each steal;
 //! - [`Trace::to_chrome_json`]: Chrome Trace Event JSON: open it in
-//!   <https://ui.perfetto.dev> to zoom through a long run, one lane per task.
+//!   <https://ui.perfetto.dev> to zoom through a long run, one lane per task
+//!   (and per worker, on a multi-thread run).
 //!
 //! The files: `event.rs` is the event model ([`Event`], [`EventKind`],
 //! [`PollOutcome`], [`WakeSource`]); `timeline.rs`, `svg/` and `chrome.rs`
@@ -85,6 +89,15 @@ impl Trace {
     /// Under a paused clock, real durations (how long a poll took, how long a
     /// slow poll held the loop) are left out, so the same program gives the
     /// same timeline on every run.
+    ///
+    /// On a multi-thread runtime, an event on a worker thread names it, and
+    /// an idle worker's steal from a busy one has a line of its own:
+    ///
+    /// ```text
+    ///     0.004s  [w0] poll   spawner → Pending
+    ///     0.004s  [w1] steal  w1 ← w0: 3 tasks
+    ///     0.004s  [w1] poll   t12 → Ready
+    /// ```
     pub fn timeline(&self) -> String {
         timeline::render(self)
     }
@@ -108,6 +121,10 @@ impl Trace {
     /// first), each poll a bar coloured by its outcome, each wake an arrow from
     /// whoever woke the task — another task's lane, or a `timers`, `I/O` or
     /// `other thread` row — and each jump of the paused clock a dashed line.
+    /// A run of a multi-thread runtime also gets a lane per worker thread
+    /// (`worker 0`, `worker 1`, ...) above the tasks: each poll is drawn again
+    /// on the lane of the worker that ran it, and each steal is an arrow from
+    /// the robbed worker's lane to the thief's.
     ///
     /// Columns are *events*, not seconds: under a paused clock a poll takes no
     /// virtual time, so the picture gives every event a column in the order it
@@ -138,6 +155,10 @@ impl Trace {
     /// one lane per task with its polls as bars, wakes and spawns as marks
     /// in the woken task's lane, and the loop's own events (parks, clock jumps,
     /// I/O) in lane 0, "event loop".
+    ///
+    /// A run of a multi-thread runtime adds a second group of lanes,
+    /// "workers", one per worker thread: the polls each ran (named after the
+    /// task), its parks and I/O, and each steal as a mark on the thief's lane.
     pub fn to_chrome_json(&self) -> String {
         chrome::render(self)
     }
@@ -153,3 +174,6 @@ fn readiness(readable: bool, writable: bool) -> &'static str {
         (false, false) => "",
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,13 @@
 //! same on every run of the same program under a paused clock: the times
 //! are virtual, and anything measured in real time (how long a poll took,
 //! how long a slow poll held the loop) is left out when the clock is paused.
+//!
+//! On a multi-thread runtime (`Builder::worker_threads`) each event that
+//! happened on a worker thread says which, after the time: `[w1] poll  t7 →
+//! Ready`. Events with no prefix happened elsewhere — the `block_on` future's
+//! thread, a blocking job. An idle worker taking tasks from a busy one's
+//! queue is a `steal` line, thief first, as a wake names the woken first:
+//! `[w1] steal  w1 ← w0: 3 tasks`.
 
 use std::fmt::Write as _;
 

@@ -1,14 +1,16 @@
 //! The events themselves: one mark per event, in its own column.
 //!
 //! Each mark carries a `<title>`, which a browser shows as a tooltip: the
-//! clock reading and the event as [`Trace::timeline`] words it.
+//! clock reading and the event as [`Trace::timeline`] words it. On a
+//! multi-thread run, a poll made on a worker is drawn twice — on its task's
+//! lane and on the worker's — and a steal is an arrow between worker lanes.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::layout::{Layout, Row, LANE, TOP};
 use super::{escape, readiness, EventKind, PollOutcome, Trace, WakeSource};
-use super::{CANCELLED, INK, JUMP, PANICKED, PENDING, READY, WAKE};
+use super::{CANCELLED, INK, JUMP, PANICKED, PENDING, READY, STEAL, WAKE};
 
 /// Draws every event of `trace` in its column.
 pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
@@ -28,16 +30,14 @@ pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
                 );
             }
             EventKind::Poll { task, outcome, .. } => {
-                let y = layout.y(Row::Task(*task));
-                let fill = poll_colour(*outcome);
-                let _ = writeln!(
-                    svg,
-                    r##"<rect x="{:.1}" y="{:.1}" width="{bar:.1}" height="{:.1}" rx="1.5" fill="{fill}"><title>{at} poll {} → {outcome:?}</title></rect>"##,
-                    cx - bar / 2.0,
-                    y - LANE * 0.3,
-                    LANE * 0.6,
-                    escape(&trace.name(*task))
-                );
+                let name = escape(&trace.name(*task));
+                let title = format!("{at} poll {name} → {outcome:?}");
+                poll_bar(svg, layout, Row::Task(*task), cx, bar, *outcome, &title);
+                // On a worker thread: the same poll again, on the worker's lane.
+                if let Some(worker) = e.worker {
+                    let title = format!("{at} worker {worker} polls {name} → {outcome:?}");
+                    poll_bar(svg, layout, Row::Worker(worker), cx, bar, *outcome, &title);
+                }
             }
             EventKind::Wake { task, by } => {
                 let title = format!(
@@ -61,7 +61,8 @@ pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
                 );
             }
             EventKind::Park { timeout } => {
-                let y = layout.y(Row::Loop);
+                // A worker parks on its own lane: a multi-thread runtime has no one loop.
+                let y = layout.y(e.worker.map_or(Row::Loop, Row::Worker));
                 let how = match timeout {
                     Some(t) => format!("for up to {:.3}s", t.as_secs_f64()),
                     None => "until I/O or a wake".to_string(),
@@ -74,7 +75,16 @@ pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
                     LANE * 0.6
                 );
             }
-            EventKind::Steal { .. } => {}
+            EventKind::Steal { from, to, tasks } => {
+                let s = if *tasks == 1 { "" } else { "s" };
+                let title = format!("{at} w{to} stole {tasks} task{s} from w{from}");
+                let (from, to) = (layout.y(Row::Worker(*from)), layout.y(Row::Worker(*to)));
+                arrow(svg, cx, from, to, STEAL, &title);
+                let _ = writeln!(
+                    svg,
+                    r##"<circle cx="{cx:.1}" cy="{from:.1}" r="2.5" fill="{STEAL}"/>"##
+                );
+            }
             EventKind::ClockJump { to } => {
                 let labelled = cx - last_jump_label >= 60.0;
                 if labelled {
@@ -109,6 +119,28 @@ pub(super) fn draw(svg: &mut String, trace: &Trace, layout: &Layout) {
     }
 }
 
+/// A poll's bar in `row` (a task's lane or a worker's), coloured by what the
+/// poll returned, with `title` as its tooltip.
+fn poll_bar(
+    svg: &mut String,
+    layout: &Layout,
+    row: Row,
+    cx: f64,
+    bar: f64,
+    outcome: PollOutcome,
+    title: &str,
+) {
+    let y = layout.y(row);
+    let fill = poll_colour(outcome);
+    let _ = writeln!(
+        svg,
+        r##"<rect x="{:.1}" y="{:.1}" width="{bar:.1}" height="{:.1}" rx="1.5" fill="{fill}"><title>{title}</title></rect>"##,
+        cx - bar / 2.0,
+        y - LANE * 0.3,
+        LANE * 0.6,
+    );
+}
+
 /// A poll's bar is coloured by what the poll returned.
 fn poll_colour(outcome: PollOutcome) -> &'static str {
     match outcome {
@@ -133,19 +165,20 @@ fn wake(svg: &mut String, layout: &Layout, x: f64, task: u64, by: WakeSource, ti
             to - 2.0
         );
     } else {
-        arrow(svg, x, from, to, title);
+        arrow(svg, x, from, to, WAKE, title);
         source_mark(svg, by, x, from);
     }
 }
 
-/// An arrow from row `from` to row `to` at column `x`: a wake.
-fn arrow(svg: &mut String, x: f64, from: f64, to: f64, title: &str) {
+/// An arrow from row `from` to row `to` at column `x`, in `colour`: a wake,
+/// or a steal.
+fn arrow(svg: &mut String, x: f64, from: f64, to: f64, colour: &str, title: &str) {
     let dir = if to > from { 1.0 } else { -1.0 };
     // Stop short of the lane's centre, so the head sits on the lane's edge.
     let tip = to - dir * LANE * 0.32;
     let _ = writeln!(
         svg,
-        r##"<g stroke="{WAKE}" fill="{WAKE}"><title>{title}</title><line x1="{x:.1}" y1="{from:.1}" x2="{x:.1}" y2="{:.1}" stroke-width="1.5"/><path d="M {x:.1} {tip:.1} l -3.5 {:.1} l 7 0 z" stroke="none"/></g>"##,
+        r##"<g stroke="{colour}" fill="{colour}"><title>{title}</title><line x1="{x:.1}" y1="{from:.1}" x2="{x:.1}" y2="{:.1}" stroke-width="1.5"/><path d="M {x:.1} {tip:.1} l -3.5 {:.1} l 7 0 z" stroke="none"/></g>"##,
         tip - dir * 5.0,
         -dir * 6.0
     );

@@ -29,7 +29,8 @@ fn bands(svg: &mut String, layout: &Layout) {
     }
 }
 
-/// Row labels and guide lines; a rule between the source rows and the tasks.
+/// Row labels and guide lines; a rule between the source rows, the worker
+/// lanes and the tasks' lanes.
 fn rows(svg: &mut String, trace: &Trace, layout: &Layout) {
     let Layout {
         columns_left,
@@ -38,15 +39,16 @@ fn rows(svg: &mut String, trace: &Trace, layout: &Layout) {
     } = *layout;
     for row in &layout.rows {
         let y = layout.y(*row);
-        // Source rows are set apart from the tasks' lanes: italic, grey.
-        let italic = if matches!(row, Row::Task(_)) {
-            ""
-        } else {
-            r##" font-style="italic" fill="#666666""##
+        // Source rows are set apart from the tasks' lanes: italic, grey;
+        // worker lanes are threads, not tasks: bold.
+        let style = match row {
+            Row::Task(_) => "",
+            Row::Worker(_) => r##" font-weight="bold""##,
+            _ => r##" font-style="italic" fill="#666666""##,
         };
         let _ = writeln!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="end"{italic}>{}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end"{style}>{}</text>"##,
             columns_left - 8.0,
             y + 4.0,
             escape(&label(trace, *row))
@@ -56,8 +58,11 @@ fn rows(svg: &mut String, trace: &Trace, layout: &Layout) {
             r##"<line x1="{columns_left:.1}" y1="{y:.1}" x2="{chart_right:.1}" y2="{y:.1}" stroke="{FAINT}" stroke-width="0.5" stroke-dasharray="2 4"/>"##
         );
     }
-    if layout.sources > 0 {
-        let y = TOP + LANE * layout.sources as f64;
+    // A rule under the source rows, and another under the worker lanes.
+    let sources = (layout.sources > 0).then_some(layout.sources);
+    let workers = (layout.workers > 0).then_some(layout.sources + layout.workers);
+    for rows_above in sources.into_iter().chain(workers) {
+        let y = TOP + LANE * rows_above as f64;
         let _ = writeln!(
             svg,
             r##"<line x1="4" y1="{y:.1}" x2="{chart_right:.1}" y2="{y:.1}" stroke="{FAINT}"/>"##

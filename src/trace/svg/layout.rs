@@ -1,10 +1,11 @@
 //! Where everything goes: the rows top to bottom, the columns left to right.
 //!
-//! Nothing is drawn here. [`Layout::new`] decides which rows the run needs,
+//! Nothing is drawn here. [`Layout::new`] decides which rows the run needs
+//! (a multi-thread run adds a lane per worker between the sources and the tasks),
 //! how wide a column is, and where the axis and legend sit; the other files
 //! only ask it for an x or a y.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::{EventKind, Trace, WakeSource};
 
@@ -19,7 +20,8 @@ const MIN_STEP: f64 = 6.0;
 /// The width the columns aim to fill.
 const TARGET_WIDTH: f64 = 900.0;
 
-/// A row of the picture: a task's lane, or one of the sources of wakes.
+/// A row of the picture: a task's lane, a worker thread's lane, or one of
+/// the sources of wakes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Row {
     Timers,
@@ -27,6 +29,9 @@ pub(super) enum Row {
     Thread,
     Runtime,
     Loop,
+    /// A worker thread of a multi-thread runtime: the polls it ran, the
+    /// steals it made or suffered, the parks it took in the reactor.
+    Worker(usize),
     Task(u64),
 }
 
@@ -46,10 +51,13 @@ impl Row {
 
 /// The picture's geometry, worked out once from the trace.
 pub(super) struct Layout {
-    /// The rows, top to bottom: wake sources first, then one lane per task.
+    /// The rows, top to bottom: wake sources first, then one lane per worker
+    /// (a multi-thread run only), then one lane per task.
     pub(super) rows: Vec<Row>,
-    /// How many of `rows` are wake sources rather than task lanes.
+    /// How many of `rows` are wake sources (the first rows).
     pub(super) sources: usize,
+    /// How many of `rows` are worker lanes (right after the sources).
+    pub(super) workers: usize,
     row_y: HashMap<Row, f64>,
     /// Where the first column starts; row labels end just left of it.
     pub(super) columns_left: f64,
@@ -78,7 +86,8 @@ impl Layout {
             .enumerate()
             .map(|(i, row)| (*row, TOP + LANE * i as f64 + LANE / 2.0))
             .collect();
-        let sources = rows.iter().filter(|r| !matches!(r, Row::Task(_))).count();
+        let workers = rows.iter().filter(|r| matches!(r, Row::Worker(_))).count();
+        let sources = rows.iter().filter(|r| !matches!(r, Row::Task(_))).count() - workers;
 
         // Room for the longest row label, in a monospace font.
         let label_width = rows
@@ -106,6 +115,7 @@ impl Layout {
         Layout {
             rows,
             sources,
+            workers,
             row_y,
             columns_left,
             step,
@@ -128,6 +138,11 @@ impl Layout {
         self.x(i) - self.step / 2.0
     }
 
+    /// How many of the rows are task lanes.
+    pub(super) fn tasks(&self) -> usize {
+        self.rows.len() - self.sources - self.workers
+    }
+
     /// The centre line of `row`.
     pub(super) fn y(&self, row: Row) -> f64 {
         self.row_y[&row]
@@ -144,10 +159,13 @@ impl Layout {
     }
 }
 
-/// The rows, top to bottom: the wake sources the run needs, then one lane per task.
+/// The rows, top to bottom: the wake sources the run needs, then one lane
+/// per worker thread (if the run had any), then one lane per task.
 fn rows(trace: &Trace) -> Vec<Row> {
     let mut needed = [false; 5]; // timers, io, thread, runtime, loop
     let mut tasks: Vec<u64> = Vec::new();
+    // By index, so worker 0 is on top whoever ran first.
+    let mut workers: BTreeSet<usize> = BTreeSet::new();
     let see = |task: u64, tasks: &mut Vec<u64>| {
         if !tasks.contains(&task) {
             tasks.push(task);
@@ -163,9 +181,14 @@ fn rows(trace: &Trace) -> Vec<Row> {
                 WakeSource::Task(_) | WakeSource::Main => {}
             },
             EventKind::Io { .. } => needed[1] = true,
-            EventKind::Park { .. } => needed[4] = true,
+            // A worker parks in the reactor on its own lane; only the one
+            // loop of a one-thread runtime parks on the `loop` row.
+            EventKind::Park { .. } if e.worker.is_none() => needed[4] = true,
+            // A worker robbed of tasks gets a lane even if it never polled.
+            EventKind::Steal { from, to, .. } => workers.extend([*from, *to]),
             _ => {}
         }
+        workers.extend(e.worker);
         if let Some(task) = task_of(&e.kind) {
             see(task, &mut tasks);
         }
@@ -185,6 +208,7 @@ fn rows(trace: &Trace) -> Vec<Row> {
         .zip(needed)
         .filter_map(|(row, needed)| needed.then_some(row))
         .collect();
+    rows.extend(workers.into_iter().map(Row::Worker));
     rows.extend(tasks.into_iter().map(Row::Task));
     rows
 }
@@ -209,6 +233,7 @@ pub(super) fn label(trace: &Trace, row: Row) -> String {
         Row::Thread => "other thread".to_string(),
         Row::Runtime => "the runtime".to_string(),
         Row::Loop => "loop".to_string(),
+        Row::Worker(index) => format!("worker {index}"),
         Row::Task(id) => {
             let name = trace.name(id);
             if name.chars().count() > 22 {

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::events::clock_face;
 use super::{EventKind, PollOutcome, Trace, WakeSource};
-use super::{CANCELLED, INK, JUMP, PANICKED, PENDING, READY, WAKE};
+use super::{CANCELLED, INK, JUMP, PANICKED, PENDING, READY, STEAL, WAKE};
 
 /// The sample drawn beside a legend entry's text.
 #[derive(Clone, Copy)]
@@ -18,6 +18,8 @@ enum Mark {
     Io,
     Park,
     Slow,
+    /// A steal's arrow, from the robbed worker to the thief.
+    Steal,
 }
 
 /// The entries a picture's legend shows, left to right.
@@ -28,7 +30,7 @@ pub(super) struct Legend {
 impl Legend {
     /// The entries for what `trace` contains, always in the same order.
     pub(super) fn new(trace: &Trace) -> Legend {
-        let mut seen = [false; 11];
+        let mut seen = [false; 12];
         for e in trace.events() {
             let i = match &e.kind {
                 EventKind::Spawn { .. } => 0,
@@ -45,8 +47,9 @@ impl Legend {
                 EventKind::Wake { .. } => 5,
                 EventKind::ClockJump { .. } => 7,
                 EventKind::Io { .. } => 8,
-                EventKind::Park { .. } | EventKind::Steal { .. } => 9,
+                EventKind::Park { .. } => 9,
                 EventKind::SlowPoll { .. } => 10,
+                EventKind::Steal { .. } => 11,
                 // Drawn as a panic on the task's row.
                 EventKind::DropPanic { .. } => 3,
             };
@@ -64,6 +67,7 @@ impl Legend {
             (Mark::Io, "I/O ready"),
             (Mark::Park, "loop parks"),
             (Mark::Slow, "slow poll"),
+            (Mark::Steal, "steal: robbed worker → thief"),
         ];
         let items = all
             .into_iter()
@@ -144,6 +148,14 @@ fn draw_mark(svg: &mut String, mark: Mark, x: f64, y: f64) {
             svg,
             r##"<path d="M {cx:.1} {:.1} l 6 10 l -12 0 z" fill="{PANICKED}"/>"##,
             y - 6.0
+        ),
+        Mark::Steal => writeln!(
+            svg,
+            r##"<g stroke="{STEAL}" fill="{STEAL}"><circle cx="{cx:.1}" cy="{:.1}" r="2" stroke="none"/><line x1="{cx:.1}" y1="{:.1}" x2="{cx:.1}" y2="{:.1}" stroke-width="1.5"/><path d="M {cx:.1} {:.1} l -3.5 -6 l 7 0 z" stroke="none"/></g>"##,
+            y - 7.0,
+            y - 7.0,
+            y + 2.0,
+            y + 7.0
         ),
     };
 }

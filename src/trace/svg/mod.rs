@@ -15,6 +15,10 @@
 //!   fires them), `I/O` (the reactor, step 4), `other thread` (a
 //!   `spawn_blocking` job, a `std::thread`), `the runtime` (an abort between
 //!   turns), and `loop` (where the loop parks).
+//! - **One lane per worker** (`worker 0`, `worker 1`, ...), only for a run of
+//!   a multi-thread runtime (`Builder::worker_threads`): every poll a worker
+//!   ran is drawn again on its lane, so the picture answers "which thread ran
+//!   what, when"; a worker's parks in the reactor go there too, not on `loop`.
 //! - **One lane per task**, `main` (the `block_on` future) first, then the
 //!   tasks in the order they were spawned, each with a thin lifeline from its
 //!   spawn to its last poll.
@@ -22,6 +26,8 @@
 //! - **Wakes** as arrows from whoever woke the task (a task's lane, the timer
 //!   row, an I/O row...) to the woken task's lane: the picture answers "who
 //!   woke whom".
+//! - **Steals** as arrows from the robbed worker's lane to the thief's: an
+//!   idle worker took tasks from a busy one's queue.
 //!
 //! The output is deterministic: no ids, no timestamps, fixed number formats,
 //! and real durations (how long a poll took) are left out — so the same paused
@@ -53,6 +59,7 @@ const READY: &str = "#3a9a4a";
 const PANICKED: &str = "#d0392b";
 const CANCELLED: &str = "#8a8a8a";
 const WAKE: &str = "#e0861a";
+const STEAL: &str = "#b03a8c";
 const JUMP: &str = "#7b4fb3";
 const INK: &str = "#222222";
 const FAINT: &str = "#b8b8b8";
@@ -81,11 +88,16 @@ fn open(svg: &mut String, trace: &Trace, layout: &Layout) {
         svg,
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="12" role="img">"##
     );
+    // A multi-thread run's title also counts its workers.
+    let workers = match layout.workers {
+        0 => String::new(),
+        n => format!(", {n} worker lanes"),
+    };
     let _ = writeln!(
         svg,
-        "<title>evloop trace: {} events, {} task lanes</title>",
+        "<title>evloop trace: {} events, {} task lanes{workers}</title>",
         trace.events().len(),
-        layout.rows.len() - layout.sources
+        layout.tasks()
     );
     let _ = writeln!(
         svg,
