@@ -36,20 +36,32 @@ target_dir=${CARGO_TARGET_DIR:-target}
 step "a thousand clients, a million deliveries (release)"
 cargo test --release --test 15_chat_server -- --nocapture
 
+# Start a chat server (its environment as given) and set $server and $base.
+start_chat_server() {
+    log=$(mktemp)
+    env "$@" "$target_dir"/release/examples/15_chat_server --port 0 >"$log" 2>&1 &
+    server=$!
+    trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+    for _ in $(seq 100); do
+        grep -q '^listening on ' "$log" && break
+        kill -0 "$server" 2>/dev/null || { cat "$log"; echo "the chat server died" >&2; exit 1; }
+        sleep 0.1
+    done
+    base=$(sed -n 's/^listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$log" | head -1)
+    [ -n "$base" ] || { cat "$log"; echo "the chat server printed no address" >&2; exit 1; }
+    echo "chat server at $base"
+}
+
+stop_chat_server() {
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    trap - EXIT
+    rm -f "$log"
+}
+
 step "start the chat server"
-log=$(mktemp)
-"$target_dir"/release/examples/15_chat_server --port 0 >"$log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$log" && break
-    kill -0 "$server" 2>/dev/null || { cat "$log"; echo "the chat server died" >&2; exit 1; }
-    sleep 0.1
-done
-base=$(sed -n 's/^listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$log" | head -1)
-[ -n "$base" ] || { cat "$log"; echo "the chat server printed no address" >&2; exit 1; }
+start_chat_server
 ws="ws://${base#http://}"
-echo "chat server at $base"
 
 step "browser: two chromium pages chat"
 timeout 180 node tests/browser/chat.mjs "$base" target/browser-chat.png
@@ -68,8 +80,18 @@ rm -rf "$reports"
 timeout 600 target/venv/bin/kosoku "$ws/echo" -x '12.*' -x '13.*' -o "$reports"
 target/venv/bin/python tests/python/kosoku_tally.py "$reports/index.json"
 
-kill "$server"
-wait "$server" 2>/dev/null || true
-trap - EXIT
-rm -f "$log"
+stop_chat_server
+
+# The same server on two worker threads (Builder::worker_threads, through
+# EVLOOP_WORKER_THREADS): the room's tasks now run in parallel.
+step "on 2 worker threads: a thousand clients, a million deliveries (release)"
+EVLOOP_WORKER_THREADS=2 cargo test --release --test 15_chat_server -- --nocapture
+
+step "on 2 worker threads: two chromium pages, then 50 python clients"
+start_chat_server EVLOOP_WORKER_THREADS=2
+ws="ws://${base#http://}"
+timeout 180 node tests/browser/chat.mjs "$base" target/browser-chat-workers.png
+timeout 120 target/venv/bin/python tests/python/chat_clients.py "$ws/ws"
+stop_chat_server
+
 echo "integration: all passed"

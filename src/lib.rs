@@ -42,6 +42,12 @@
 //! for I/O, at most that long; fire due timers. It is one function, read it
 //! top to bottom: `src/runtime/turn.rs`.
 //!
+//! That one thread is the default and the main line of the book. Built with
+//! [`Builder::worker_threads`]`(n)`, a runtime instead runs its tasks on `n`
+//! worker threads, each with its own queue, stealing from the others when
+//! idle; the task, the timer wheel and the reactor are the same code
+//! (`src/runtime/multi/`, lesson 19).
+//!
 //! ## asyncio ↔ evloop
 //!
 //! | asyncio | evloop |
@@ -63,10 +69,12 @@
 //! | — | [`Builder::start_paused`]: a virtual clock for exact, instant timing tests |
 //! | — | [`Runtime::spawn`] + [`Runtime::turn`]: step the loop one turn at a time |
 //! | — | [`Builder::seed`], [`testing::explore`]: run a test under many orders, replay the one that fails |
+//! | `ProcessPoolExecutor` for CPU work (the GIL keeps threads from it) | [`Builder::worker_threads`]: tasks on several threads at once |
 //!
 //! ## Layout
 //!
-//! - [`runtime`](Runtime) — `Runtime`, `Builder`, `block_on`, the turn, the current-runtime thread-local.
+//! - [`runtime`](Runtime) — `Runtime`, `Builder`, `block_on`, the turn, the current-runtime
+//!   thread-local; `multi`, the work-stealing scheduler of `worker_threads`.
 //! - [`task`] — a task is one allocation: an atomic state word, the future then its output;
 //!   its waker is `ArcWake`. [`runtime::Handle`] reaches a runtime from any thread.
 //! - [`time`] — `sleep`, `timeout`, `interval`, `Instant`; the [hierarchical timer wheel](time::wheel); the clock.

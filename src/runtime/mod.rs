@@ -6,9 +6,13 @@
 //! testing, [`Runtime::spawn`] queues tasks without running anything and
 //! [`Runtime::turn`] runs exactly one turn and reports what it did.
 //!
+//! Or, built with [`Builder::worker_threads`], it is several worker threads
+//! that steal each other's tasks (`multi/`): the same `spawn`, `block_on`,
+//! timers and sockets, without the one loop's turn-by-turn order.
+//!
 //! - `builder` — [`Builder`]: the settings, and `build`, which puts the parts together.
 //! - `shared` — what other threads may touch (the run queue's sender, the parked flag).
-//! - `core` — what only the loop thread touches (the queue's receiver, wheel, reactor).
+//! - `core` — what only the loop thread touches (the queue's receiver, the reactor, the owned tasks).
 //! - `turn` — the five steps of one turn.
 //! - `context` — the thread-local "current runtime" that `spawn` and `sleep` find.
 //! - `owned` — the owned-task list: every live task, so dropping the runtime cancels them.
@@ -281,8 +285,9 @@ impl Runtime {
         }
     }
 
-    /// How many tasks each worker stole from the others so far (empty on
-    /// the one-thread loop): the work-stealing lesson's counter.
+    /// How many times each worker stole from the others so far — one steal
+    /// takes a batch, up to half the victim's queue (empty on the one-thread
+    /// loop): the work-stealing lesson's counter.
     pub fn steals(&self) -> Vec<u64> {
         match &self.shared().multi {
             Some(multi) => multi.steals(),
