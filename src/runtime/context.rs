@@ -196,6 +196,14 @@ pub(crate) fn enter_multi(shared: Arc<Shared>) -> MultiEnter {
     MultiEnter { previous }
 }
 
+/// Make the multi-thread runtime behind `shared` current for dropping it,
+/// whatever is current now (as [`enter_for_drop`]): destructors that run
+/// during the drop find *this* runtime.
+pub(crate) fn enter_multi_for_drop(shared: Arc<Shared>) -> MultiEnter {
+    let previous = MULTI.with(|m| m.borrow_mut().replace(shared));
+    MultiEnter { previous }
+}
+
 /// Returned by [`enter_multi`]; restores what was current before.
 pub(crate) struct MultiEnter {
     previous: Option<Arc<Shared>>,

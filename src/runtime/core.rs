@@ -1,10 +1,10 @@
 //! The loop thread's state: everything one turn touches.
 //!
 //! `Core` is owned by one thread (it is behind an `Rc`, so the compiler
-//! enforces that). It holds the receiving end of the run queue, the reactor,
-//! the owned tasks and the counters. Only [`Shared`] — what a waker needs, and
-//! what a leaf future needs: the clock, the timer wheel, the blocking pool —
-//! is reachable from other threads.
+//! enforces that). It holds the receiving end of the run queue, the timer
+//! wheel, the reactor, the owned tasks and the counters. Only [`Shared`] —
+//! what a waker needs, plus the clock and the blocking pool — is reachable
+//! from other threads.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::driver::reactor::Reactor;
-use super::driver::timer::TimerDriver;
+use super::driver::timer::LocalTimers;
 use super::log;
 use super::owned::OwnedTasks;
 use super::shared::{Ready, Shared};
@@ -68,6 +68,9 @@ pub(crate) struct Core {
     pub(super) queue: Receiver<Ready>,
     /// Every task spawned and not yet finished: dropping the runtime cancels them.
     owned: RefCell<OwnedTasks>,
+    /// The timer wheel: deadlines in 1 ms ticks since the runtime started,
+    /// each with the waker of the `Sleep` waiting for it.
+    timers: LocalTimers,
     /// Scratch space for step 5: the wakers of timers that just fired,
     /// reused every turn so firing timers allocates nothing.
     pub(super) due: RefCell<Vec<Waker>>,
@@ -102,6 +105,7 @@ impl Core {
             shared,
             queue,
             owned: RefCell::new(OwnedTasks::default()),
+            timers: LocalTimers::new(),
             due: RefCell::new(Vec::new()),
             reactor,
             counters: Counters::default(),
@@ -113,9 +117,14 @@ impl Core {
         }
     }
 
-    /// The timer wheel (in the shared half, where `Sleep` finds it).
-    pub(super) fn timers(&self) -> &TimerDriver {
-        &self.shared.timers
+    /// The shared half: queue, clock, trace (what a waker holds).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The timer wheel, for `Sleep` to register and cancel its deadline.
+    pub(crate) fn timers(&self) -> &LocalTimers {
+        &self.timers
     }
 
     /// Wrap `future` in a task, own it, and queue it. It runs on the next turn.

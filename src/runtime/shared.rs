@@ -11,13 +11,13 @@
 //! - the trace sink, the observer's recorder (`observe/`), and the one
 //!   metric that wakers update (`wakes`).
 //!
-//! It also holds what a *leaf future* needs, wherever it is polled: the
-//! clock, the timer wheel (`Sleep`), the reactor's handle (sockets) and the
-//! blocking pool (`spawn_blocking`). On the one-thread loop only the loop's
-//! thread polls them; on a multi-thread runtime every worker does, so these
-//! parts are thread-safe, and `context::with_shared` finds them on either.
-//! A multi-thread runtime's scheduler (`runtime/multi/`) lives here too:
-//! a wake must reach it from any thread.
+//! It also holds what a *leaf future* needs wherever it is polled: the
+//! clock, the reactor's handle (sockets) and the blocking pool
+//! (`spawn_blocking`) — thread-safe, so that `context::with_shared` finds
+//! them on the one loop's thread and on every worker of a multi-thread
+//! runtime alike. That runtime's scheduler (`runtime/multi/`) lives here
+//! too, with its timer wheel: a wake must reach it from any thread. (The
+//! one loop's wheel stays in its `Core`, without a lock.)
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -31,7 +31,6 @@ use crossbeam_channel::{SendError, Sender};
 
 use super::driver::blocking::BlockingPool;
 use super::driver::reactor::IoHandle;
-use super::driver::timer::TimerDriver;
 use super::multi::Scheduler;
 use super::observe::Recorder;
 use crate::task::header::TaskRef;
@@ -106,9 +105,6 @@ pub(crate) struct Shared {
     /// The thread that owns the loop (a `Runtime` is not `Send`, so it never
     /// changes): a wake from this thread between turns comes from "the runtime".
     pub(crate) owner: std::thread::ThreadId,
-    /// The timer wheel: deadlines in 1 ms ticks since the runtime started,
-    /// each with the waker of the `Sleep` waiting for it.
-    pub(crate) timers: TimerDriver,
     /// Threads for `spawn_blocking`.
     pub(crate) blocking: BlockingPool,
     /// `Some` on a multi-thread runtime (`Builder::worker_threads`): its
@@ -144,7 +140,6 @@ impl Shared {
             closed: AtomicBool::new(false),
             io,
             owner: std::thread::current().id(),
-            timers: TimerDriver::new(),
             blocking: BlockingPool::new(),
             multi: None,
         }
@@ -218,20 +213,11 @@ impl Shared {
     /// A task that woke itself while it ran (`yield_now`) goes back in line.
     /// On one thread that is the end of the queue anyway; a worker of a
     /// multi-thread runtime would otherwise run it next, in its LIFO slot.
+    #[inline]
     pub(crate) fn schedule_yield(&self, task: Ready) {
         match &self.multi {
             Some(multi) => multi.schedule(self, task, true),
             None => self.schedule(task),
-        }
-    }
-
-    /// A timer was set for `tick`: if it comes before the deadline the
-    /// parked worker sleeps until (`register`'s flag), interrupt that park.
-    /// Only a multi-thread runtime parks on one thread while another sets
-    /// timers; the loop of one thread reads the wheel before each park.
-    pub(crate) fn timer_set_before_park(&self) {
-        if let Some(multi) = &self.multi {
-            multi.unpark_driver(self);
         }
     }
 

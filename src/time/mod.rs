@@ -34,6 +34,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::runtime::context;
+use crate::runtime::driver::timer::{TimerDriver, WheelCell};
+use clock::Clock;
 use wheel::TimerKey;
 
 /// Ticks (whole milliseconds) from runtime start to `d`, rounded down: the tick now.
@@ -199,8 +201,59 @@ impl Sleep {
     /// finds nothing, so that runtime's timers are safe.
     fn cancel(&mut self) {
         if let Some(key) = self.entry.take() {
-            context::try_with_shared(|shared| shared.timers.cancel(key));
+            let on_loop = context::try_with_core(|core| core.timers().cancel(key));
+            if on_loop.is_none() {
+                context::try_with_shared(|shared| {
+                    if let Some(multi) = &shared.multi {
+                        multi.timers.cancel(key);
+                    }
+                });
+            }
         }
+    }
+
+    /// One poll, against a runtime's clock and wheel: the one loop's
+    /// (`RefCell`), or a multi-thread runtime's (`Mutex`), whose parked
+    /// worker `interrupt` wakes when the new deadline comes before its own.
+    fn poll_on<C: WheelCell>(
+        &mut self,
+        cx: &mut Context<'_>,
+        clock: &Clock,
+        timers: &TimerDriver<C>,
+        interrupt: impl FnOnce(),
+    ) -> Poll<()> {
+        if let Some(after_first_poll) = self.after.take() {
+            self.deadline = after(clock.now(), after_first_poll);
+        }
+        if clock.now() >= self.deadline.0 {
+            if let Some(key) = self.entry.take() {
+                timers.cancel(key);
+            }
+            crate::task::coop::spend();
+            return Poll::Ready(());
+        }
+        let tick = deadline_tick(self.deadline.0.saturating_duration_since(clock.start()));
+        // Note on the polled task what it waits on (`Runtime::tasks`).
+        crate::task::wait::record(crate::task::WaitReason::Timer { tick });
+        // ANCHOR: latest_waker
+        // Polled again before the deadline (woken by something else, say a
+        // `select` sibling): keep the entry, but make sure it holds the
+        // waker of whoever polls us now. If the key finds no entry, it is
+        // another runtime's (this sleep was polled there first): take a
+        // timer in this one.
+        if let Some(key) = self.entry {
+            if timers.update_waker(key, cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+        let (key, before_park) = timers.register(tick, cx.waker());
+        self.entry = Some(key);
+        if before_park {
+            // A worker sleeps in the reactor past this deadline: wake it.
+            interrupt();
+        }
+        Poll::Pending
+        // ANCHOR_END: latest_waker
     }
 }
 
@@ -212,40 +265,19 @@ impl Future for Sleep {
         // inside `timeout`, which polls it outside the budget.
         std::task::ready!(crate::task::coop::poll_proceed(cx));
         let this = &mut *self;
-        context::with_shared("evloop::time::sleep", |shared| {
-            let clock = &shared.clock;
-            if let Some(after_first_poll) = this.after.take() {
-                this.deadline = after(clock.now(), after_first_poll);
-            }
-            if clock.now() >= this.deadline.0 {
-                if let Some(key) = this.entry.take() {
-                    shared.timers.cancel(key);
-                }
-                crate::task::coop::spend();
-                return Poll::Ready(());
-            }
-            let tick = deadline_tick(this.deadline.0.saturating_duration_since(clock.start()));
-            // Note on the polled task what it waits on (`Runtime::tasks`).
-            crate::task::wait::record(crate::task::WaitReason::Timer { tick });
-            // ANCHOR: latest_waker
-            // Polled again before the deadline (woken by something else, say a
-            // `select` sibling): keep the entry, but make sure it holds the
-            // waker of whoever polls us now. If the key finds no entry, it is
-            // another runtime's (this sleep was polled there first): take a
-            // timer in this one.
-            if let Some(key) = this.entry {
-                if shared.timers.update_waker(key, cx.waker()) {
-                    return Poll::Pending;
-                }
-            }
-            let (key, before_park) = shared.timers.register(tick, cx.waker());
-            this.entry = Some(key);
-            if before_park {
-                // A worker sleeps in the reactor past this deadline: wake it.
-                shared.timer_set_before_park();
-            }
-            Poll::Pending
-            // ANCHOR_END: latest_waker
+        // On the one loop: its own wheel, no lock.
+        let on_loop = context::try_with_core(|core| {
+            this.poll_on(cx, &core.shared().clock, core.timers(), || {})
+        });
+        if let Some(polled) = on_loop {
+            return polled;
+        }
+        // On a worker (or the `block_on` thread) of a multi-thread runtime.
+        context::with_shared("evloop::time::sleep", |shared| match &shared.multi {
+            Some(multi) => this.poll_on(cx, &shared.clock, &multi.timers, || {
+                multi.unpark_driver(shared)
+            }),
+            None => unreachable!("a one-thread runtime is found through its core"),
         })
     }
 }

@@ -48,6 +48,7 @@ use futures_task::ArcWake;
 use self::idle::Idle;
 use self::park::{Driver, Parker, Polled};
 use super::driver::reactor::Reactor;
+use super::driver::timer::SharedTimers;
 use super::owned::OwnedTasks;
 use super::shared::{Ready, Shared};
 use super::Metrics;
@@ -109,6 +110,8 @@ pub(crate) struct Scheduler {
     runtime: usize,
     /// Which of the scheduler's choices are on.
     tuning: Tuning,
+    /// The timer wheel every worker's `Sleep` registers with, locked.
+    pub(crate) timers: SharedTimers,
 }
 
 /// One worker's counters: written only by that worker, summed on request.
@@ -453,6 +456,7 @@ pub(crate) fn scheduler(
         shutdown: AtomicBool::new(false),
         runtime,
         tuning,
+        timers: SharedTimers::new(),
     };
     (scheduler, Parts { deques })
 }
@@ -555,7 +559,7 @@ impl Workers {
                 Err(payload) => std::panic::resume_unwind(payload),
             }
         }
-        let _enter = super::context::enter_multi(shared.clone());
+        let _enter = super::context::enter_multi_for_drop(shared.clone());
         sched
             .driver
             .lock()
@@ -574,7 +578,7 @@ impl Workers {
             }
             drop(tasks); // outside every lock: these may be last references
         }
-        shared.timers.clear();
+        sched.timers.clear();
         shared.blocking.shutdown();
     }
 }

@@ -75,13 +75,18 @@ impl Driver {
     /// fire every timer that is due. Steps 3 to 5 of the one-thread turn.
     pub(super) fn turn(&mut self, shared: &Shared, timeout: Option<Duration>) -> Polled {
         let clock = &shared.clock;
+        let timers = &shared
+            .multi
+            .as_ref()
+            .expect("a multi-thread runtime")
+            .timers;
         let waiting = timeout != Some(Duration::ZERO);
         // Parking: the wheel remembers until when, so that an earlier timer
         // set meanwhile by a running worker interrupts us (`timer.rs`).
         let next = if waiting {
-            shared.timers.park_deadline()
+            timers.park_deadline()
         } else {
-            shared.timers.next_deadline()
+            timers.next_deadline()
         };
         let until_timer = next.map(|tick| tick_to_duration(tick).saturating_sub(clock.elapsed()));
         let timeout = match (timeout, until_timer) {
@@ -93,7 +98,7 @@ impl Driver {
         }
         let polled = self.reactor.poll(timeout);
         if waiting {
-            shared.timers.unparked();
+            timers.unparked();
         }
         if let Err(e) = polled {
             panic!("evloop: the OS poller failed ({e}); the runtime cannot go on");
@@ -113,12 +118,10 @@ impl Driver {
             },
         );
         worker::set_activity(Activity::Timers);
-        let timers_fired = if shared.timers.is_empty() {
+        let timers_fired = if timers.is_empty() {
             0
         } else {
-            let fired = shared
-                .timers
-                .advance(duration_to_tick(clock.elapsed()), &mut self.due);
+            let fired = timers.advance(duration_to_tick(clock.elapsed()), &mut self.due);
             for waker in self.due.drain(..) {
                 crate::runtime::turn::wake_contained(waker);
             }
