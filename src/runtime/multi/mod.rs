@@ -36,7 +36,7 @@ pub(crate) mod worker;
 
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::thread;
@@ -244,6 +244,10 @@ impl Scheduler {
             Err(task) => task,
         };
         self.injector.push(task);
+        // The push before the read of who searches (in `notify_parked`): a
+        // searcher going to sleep does the opposite (`worker::park`), so one
+        // of us sees the other — or the task would sleep with no one to run it.
+        fence(Ordering::SeqCst);
         self.notify_parked(shared);
         // Shut down already, after the last sweep of the injector: nobody
         // will run or cancel what we pushed. Sweep it ourselves.

@@ -19,6 +19,7 @@
 //! 4. nothing anywhere: sleep (`park.rs`), maybe in the reactor.
 
 use std::cell::Cell;
+use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -289,7 +290,9 @@ fn park(shared: &Shared, sched: &Scheduler, local: &Local, searching: bool) -> b
     {
         // The last searcher to sleep: a task queued while we searched may
         // have woken nobody (its pusher saw us searching). Look once more;
-        // if there is work, wake a sleeper — maybe ourselves.
+        // if there is work, wake a sleeper — maybe ourselves. The fence
+        // pairs with the one after an injector push (`Scheduler::schedule`).
+        fence(Ordering::SeqCst);
         if sched.has_work() {
             sched.notify_parked(shared);
         }
