@@ -25,8 +25,13 @@
 //! with sequentially consistent ordering on both sides: one of the two sees
 //! the other.
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Mutex, MutexGuard};
+// Under the `loom` feature, loom's atomic and mutex, so that its model of
+// the protocol (`multi/loom_tests.rs`) explores every interleaving.
+#[cfg(feature = "loom")]
+use loom::sync::{atomic::AtomicUsize, Mutex, MutexGuard};
+use std::sync::atomic::Ordering::SeqCst;
+#[cfg(not(feature = "loom"))]
+use std::sync::{atomic::AtomicUsize, Mutex, MutexGuard};
 
 /// `searching` in the low 16 bits, `unparked` above.
 const UNPARK_SHIFT: usize = 16;
@@ -139,14 +144,14 @@ impl Idle {
         self.lock().contains(&index)
     }
 
-    /// How many workers are searching right now (for the trace and tests).
+    /// How many workers are searching right now (for the tests).
     #[cfg(test)]
-    fn searching(&self) -> usize {
+    pub(super) fn searching(&self) -> usize {
         self.state.load(SeqCst) & SEARCH_MASK
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "loom")))]
 mod tests {
     use super::*;
 

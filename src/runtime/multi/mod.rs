@@ -31,6 +31,8 @@
 //! refused here (`Builder::build` says why).
 
 mod idle;
+#[cfg(all(test, feature = "loom"))]
+mod loom_tests;
 mod park;
 pub(crate) mod worker;
 
