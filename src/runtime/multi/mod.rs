@@ -230,6 +230,7 @@ impl ShardedOwned {
 }
 
 impl Scheduler {
+    // ANCHOR: schedule
     /// Queue `task`: on this thread's worker if it is one of ours (the LIFO
     /// slot, or the back of its deque for a yield), else on the injector.
     /// Then, if a worker sleeps and none searches, wake one.
@@ -259,6 +260,7 @@ impl Scheduler {
             }
         }
     }
+    // ANCHOR_END: schedule
 
     /// Wake one sleeping worker, if one should wake (`idle.rs`).
     fn notify_parked(&self, shared: &Shared) {

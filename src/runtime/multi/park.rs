@@ -150,6 +150,7 @@ impl Parker {
         }
     }
 
+    // ANCHOR: park
     /// Sleep until [`unpark`](Parker::unpark) — in the reactor if the driver
     /// is free (then also until I/O or a timer), else on the condition
     /// variable. Returns what the driver did, if this worker held it.
@@ -168,6 +169,7 @@ impl Parker {
         self.park_condvar();
         None
     }
+    // ANCHOR_END: park
 
     fn park_driver(&self, shared: &Shared, driver: &mut Driver) -> Option<Polled> {
         match self

@@ -120,6 +120,7 @@ pub(super) fn push_local(runtime: usize, task: Ready, is_yield: bool) -> Result<
     if local.runtime != runtime {
         return Err(task);
     }
+    // ANCHOR: lifo_slot
     if is_yield {
         local.deque.push(task);
         return Ok(true);
@@ -131,6 +132,7 @@ pub(super) fn push_local(runtime: usize, task: Ready, is_yield: bool) -> Result<
         }
         None => Ok(false),
     }
+    // ANCHOR_END: lifo_slot
 }
 
 /// Resets `CURRENT` when the worker's loop ends (or unwinds).
@@ -195,6 +197,7 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, deque: Worker<Ready>) -> Ve
 }
 
 /// Steps 1 and 2 of the module doc.
+// ANCHOR: next_task
 fn next_task(sched: &Scheduler, local: &Local, tick: u32) -> Option<Ready> {
     if tick % GLOBAL_INTERVAL == 0 {
         if let Some(task) = sched.pop_injector(&local.deque) {
@@ -216,6 +219,7 @@ fn next_task(sched: &Scheduler, local: &Local, tick: u32) -> Option<Ready> {
         .pop()
         .or_else(|| sched.pop_injector(&local.deque))
 }
+// ANCHOR_END: next_task
 
 /// Step 3: steal from the other workers, starting at a random one.
 fn steal(shared: &Shared, sched: &Scheduler, local: &Local, rng: &mut Rng) -> Option<Ready> {
@@ -227,11 +231,13 @@ fn steal(shared: &Shared, sched: &Scheduler, local: &Local, rng: &mut Rng) -> Op
             continue;
         }
         loop {
+            // ANCHOR: steal_half
             let stolen = if sched.tuning.steal_half {
                 sched.stealers[victim].steal_batch_and_pop(&local.deque)
             } else {
                 sched.stealers[victim].steal()
             };
+            // ANCHOR_END: steal_half
             match stolen {
                 Steal::Success(task) => {
                     sched.counters[local.index].steals.bump();
@@ -284,6 +290,7 @@ fn run_task(shared: &Shared, sched: &Scheduler, local: &Local, task: Ready) {
 
 /// Step 4. Returns whether the worker comes back searching.
 fn park(shared: &Shared, sched: &Scheduler, local: &Local, searching: bool) -> bool {
+    // ANCHOR: last_searcher
     if sched
         .idle
         .transition_worker_to_parked(local.index, searching)
@@ -297,6 +304,7 @@ fn park(shared: &Shared, sched: &Scheduler, local: &Local, searching: bool) -> b
             sched.notify_parked(shared);
         }
     }
+    // ANCHOR_END: last_searcher
     loop {
         if sched.is_shutdown() {
             return false;
