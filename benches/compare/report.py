@@ -195,7 +195,9 @@ def mt_markdown(meta, med, rounds, before, before_name):
         "process, runtimes taking turns within a round in an order that rotates every round. "
         "A cell is the median wall-clock time, its spread (slowest round ÷ fastest − 1), and "
         "the median peak RSS (VmHWM). `÷`: median time divided by the other runtime's median "
-        "time (below 1: faster); `per round`: the same ratio within each round, lowest–highest.",
+        "time (below 1: faster); `per round`: the same ratio taken within each round — its median, "
+        "then lowest–highest (the pair ran seconds apart, so a busy minute on the machine "
+        "slows both: the steadier figure on a shared machine).",
         "",
     ]
     for key in ("machine", "memory", "rustc", "crates", "python", "commit", "command"):
@@ -215,7 +217,9 @@ def mt_markdown(meta, med, rounds, before, before_name):
                 continue
             ratio = med.ratio_of(a, b, wl)
             per = per_round_ratios(rounds, pair, wl)
-            per_text = f"{min(per):.2f}–{max(per):.2f}" if len(per) > 1 else "—"
+            per_text = (
+                f"{statistics.median(per):.2f} ({min(per):.2f}–{max(per):.2f})" if len(per) > 1 else "—"
+            )
             row = [
                 LABELS[wl],
                 med.cell(a, wl, n_rounds),
