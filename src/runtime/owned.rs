@@ -94,6 +94,14 @@ impl OwnedTasks {
             .collect()
     }
 
+    /// The live tasks, in slot order, with their slots and what each waits on.
+    pub(crate) fn iter_indexed(&self) -> impl Iterator<Item = (usize, &Ready, WaitReason)> {
+        self.slots.iter().enumerate().filter_map(|(index, slot)| {
+            let task = slot.task.as_ref()?;
+            Some((index, task, WaitReason::decode(slot.waiting)))
+        })
+    }
+
     /// The live tasks, in slot order, with what each waits on.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Ready, WaitReason)> {
         self.slots.iter().filter_map(|slot| {

@@ -210,6 +210,24 @@ impl Shared {
         self.notify();
     }
 
+    /// Count a wake that changed a task's state (the `wakes` metric). On a
+    /// multi-thread runtime each worker counts its own: one counter that
+    /// every worker adds to would bounce its cache line between the cores
+    /// at every wake.
+    #[inline]
+    pub(crate) fn count_wake(&self) {
+        match &self.multi {
+            None => {
+                self.wakes.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(multi) => {
+                if !multi.count_wake_here() {
+                    self.wakes.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
     /// A task that woke itself while it ran (`yield_now`) goes back in line.
     /// On one thread that is the end of the queue anyway; a worker of a
     /// multi-thread runtime would otherwise run it next, in its LIFO slot.

@@ -27,7 +27,6 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -396,7 +395,7 @@ where
             Wake::Push => true,
         };
         let shared = &self.header.shared;
-        shared.wakes.fetch_add(1, Ordering::Relaxed);
+        shared.count_wake();
         if shared.tracing() {
             let by = context::wake_source(shared);
             shared.record(EventKind::Wake {

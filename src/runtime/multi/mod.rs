@@ -39,7 +39,7 @@ pub(crate) mod worker;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::Instant;
@@ -55,7 +55,7 @@ use super::owned::OwnedTasks;
 use super::shared::{Ready, Shared};
 use super::Metrics;
 use crate::task::state::{RUNNING, SCHEDULED};
-use crate::task::{JoinHandle, TaskInfo, TaskState};
+use crate::task::{JoinHandle, TaskInfo, TaskState, WaitReason};
 use crate::trace::{PollOutcome, WakeSource};
 
 /// The multi-thread scheduler's four choices, each switchable so that the
@@ -121,13 +121,17 @@ pub(crate) struct Scheduler {
 #[repr(align(128))]
 struct Counters {
     polls: Counter,
+    wakes: Counter,
     steals: Counter,
     io_events: Counter,
     timers_fired: Counter,
     driver_turns: Counter,
 }
 
-/// A counter only its worker writes (a relaxed add: no lock, no ordering).
+/// A counter only its worker writes: a load and a store, not an atomic
+/// add — no other thread writes it, so nothing can be lost between the two,
+/// and a plain store costs no locked instruction on every poll. Readers on
+/// other threads see some recent value.
 #[derive(Default)]
 struct Counter(AtomicU64);
 
@@ -137,7 +141,8 @@ impl Counter {
     }
 
     fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
+        let now = self.0.load(Ordering::Relaxed);
+        self.0.store(now + n, Ordering::Relaxed);
     }
 
     fn get(&self) -> u64 {
@@ -148,14 +153,56 @@ impl Counter {
 /// The owned-task list (`owned.rs`) in shards, one per worker plus one for
 /// tasks spawned from outside. A task's slot in its state word says both:
 /// `index * shards + shard`.
+///
+/// A shard's lock is taken when a task is born and when it ends — not at
+/// every poll. What a task waits on changes at every `Pending` poll, on any
+/// worker, so it goes on a [`Board`] beside the list, without a lock.
 struct ShardedOwned {
     shards: Box<[Mutex<OwnedTasks>]>,
+    boards: Box<[Board]>,
+}
+
+/// What each owned task of one shard waits on (`WaitReason::encode`d), by
+/// its index in the shard: written at the end of a poll with one relaxed
+/// store, read by `Runtime::tasks` under the shard's lock. In chunks that
+/// never move once made (made under the shard's lock, when an index is
+/// first handed out), so a writer needs no lock to find its cell.
+struct Board {
+    chunks: Box<[OnceLock<Box<[AtomicU64]>>]>,
+}
+
+impl Board {
+    /// Cells per chunk, and chunks per board: room for 4 M tasks per shard.
+    /// Past that, what a task waits on is kept under the lock instead.
+    const CHUNK: usize = 4096;
+    const CHUNKS: usize = 1024;
+
+    fn new() -> Board {
+        Board {
+            chunks: (0..Self::CHUNKS).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The cell of `index`, if its chunk exists.
+    fn cell(&self, index: usize) -> Option<&AtomicU64> {
+        let chunk = self.chunks.get(index / Self::CHUNK)?.get()?;
+        Some(&chunk[index % Self::CHUNK])
+    }
+
+    /// Make sure `index` has a cell, and clear it (a new task waits on nothing).
+    fn prepare(&self, index: usize) {
+        if let Some(chunk) = self.chunks.get(index / Self::CHUNK) {
+            let chunk = chunk.get_or_init(|| (0..Self::CHUNK).map(|_| AtomicU64::new(0)).collect());
+            chunk[index % Self::CHUNK].store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 impl ShardedOwned {
     fn new(n: usize) -> ShardedOwned {
         ShardedOwned {
             shards: (0..n).map(|_| Mutex::default()).collect(),
+            boards: (0..n).map(|_| Board::new()).collect(),
         }
     }
 
@@ -168,6 +215,7 @@ impl ShardedOwned {
         let n = self.shards.len();
         let mut owned = self.lock(shard);
         let index = owned.vacant();
+        self.boards[shard].prepare(index);
         let task = make(index * n + shard);
         owned.fill(index, task.clone());
         task
@@ -179,15 +227,26 @@ impl ShardedOwned {
         let shard = shard % n;
         let mut owned = self.lock(shard);
         let index = owned.vacant();
+        self.boards[shard].prepare(index);
         let slot = index * n + shard;
         task.header().state.set_owned_slot(slot);
         owned.fill(index, task);
         slot
     }
 
+    /// The task in `slot` returned `Pending`, waiting on `reason`: no lock.
     fn set_waiting(&self, slot: usize, reason: u64) {
         let n = self.shards.len();
-        self.lock(slot % n).set_waiting(slot / n, reason);
+        match self.boards[slot % n].cell(slot / n) {
+            // Most polls wait on what the last one did: then only read, so
+            // the cache line (shared with neighbours' cells) stays clean.
+            Some(cell) => {
+                if cell.load(Ordering::Relaxed) != reason {
+                    cell.store(reason, Ordering::Relaxed)
+                }
+            }
+            None => self.lock(slot % n).set_waiting(slot / n, reason),
+        }
     }
 
     /// Stop owning the task in `slot`; the caller drops it after the lock.
@@ -206,7 +265,12 @@ impl ShardedOwned {
         let mut tasks = Vec::new();
         for shard in 0..self.shards.len() {
             let owned = self.lock(shard);
-            tasks.extend(owned.iter().map(|(task, waiting_on)| {
+            let board = &self.boards[shard];
+            tasks.extend(owned.iter_indexed().map(|(index, task, listed)| {
+                let waiting_on = match board.cell(index) {
+                    Some(cell) => WaitReason::decode(cell.load(Ordering::Relaxed)),
+                    None => listed,
+                };
                 let header = task.header();
                 let snapshot = header.snapshot();
                 let state = if snapshot.has(RUNNING) {
@@ -342,13 +406,23 @@ impl Scheduler {
         Metrics {
             tasks_spawned: shared.tasks_spawned(),
             polls: sum(|c| c.polls.get()),
-            wakes: shared.wakes.load(Ordering::Relaxed),
+            // Wakes on the workers, and wakes from other threads.
+            wakes: sum(|c| c.wakes.get()) + shared.wakes.load(Ordering::Relaxed),
             timers_fired: sum(|c| c.timers_fired.get()),
             io_events: sum(|c| c.io_events.get()),
             turns: sum(|c| c.driver_turns.get()),
             slow_polls: 0,
             longest_poll: std::time::Duration::ZERO,
         }
+    }
+
+    /// Count a wake on this thread's worker, if it is one of ours (false:
+    /// the caller counts it in the shared counter).
+    #[inline]
+    pub(crate) fn count_wake_here(&self) -> bool {
+        worker::current_index(self.runtime)
+            .map(|index| self.counters[index].wakes.bump())
+            .is_some()
     }
 
     /// How many tasks each worker stole from the others.

@@ -166,9 +166,14 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, deque: Worker<Ready>) -> Ve
     let mut tick: u32 = 0;
     let mut searching = false;
     while !sched.is_shutdown() {
-        tick = tick.wrapping_add(1);
-        if tick % EVENT_INTERVAL == 0 {
-            sched.maintain(&shared);
+        // A task from the LIFO slot does not count as a tick (tokio's rule):
+        // a ping-pong would otherwise poll the reactor three times as often,
+        // each time a syscall that finds nothing.
+        if local.lifo_polls.get() == 0 {
+            tick = tick.wrapping_add(1);
+            if tick % EVENT_INTERVAL == 0 {
+                sched.maintain(&shared);
+            }
         }
         let mut task = next_task(sched, &local, tick);
         if task.is_none() {
