@@ -216,15 +216,20 @@ impl Shared {
     /// at every wake.
     #[inline]
     pub(crate) fn count_wake(&self) {
-        match &self.multi {
-            None => {
-                self.wakes.fetch_add(1, Ordering::Relaxed);
-            }
-            Some(multi) => {
-                if !multi.count_wake_here() {
-                    self.wakes.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+        if self.multi.is_none() {
+            self.wakes.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.count_wake_on_workers();
+        }
+    }
+
+    /// [`count_wake`](Self::count_wake) on a multi-thread runtime, out of
+    /// line: the one loop's wake path stays one add.
+    #[inline(never)]
+    fn count_wake_on_workers(&self) {
+        let counted = self.multi.as_ref().is_some_and(|m| m.count_wake_here());
+        if !counted {
+            self.wakes.fetch_add(1, Ordering::Relaxed);
         }
     }
 
