@@ -233,17 +233,6 @@ impl Shared {
         }
     }
 
-    /// A task that woke itself while it ran (`yield_now`) goes back in line.
-    /// On one thread that is the end of the queue anyway; a worker of a
-    /// multi-thread runtime would otherwise run it next, in its LIFO slot.
-    #[inline]
-    pub(crate) fn schedule_yield(&self, task: Ready) {
-        match &self.multi {
-            Some(multi) => multi.schedule(self, task, true),
-            None => self.schedule(task),
-        }
-    }
-
     /// The local queue's length (loop thread only).
     pub(crate) fn local_len(&self) -> usize {
         debug_assert_eq!(std::thread::current().id(), self.owner);

@@ -245,10 +245,9 @@ where
                 // loop files it with the owned task (`Core::poll_task`).
                 if self.header.state.transition_to_idle() {
                     // Woken (or aborted) while it ran: it owes a place in the
-                    // queue — at the back, as a yield (`schedule_yield`).
-                    self.header
-                        .shared
-                        .schedule_yield(Self::to_ref(self.clone()));
+                    // queue — at the back, as a yield (a worker of a
+                    // multi-thread runtime sees it is the task it is running).
+                    self.header.shared.schedule(Self::to_ref(self.clone()));
                 }
                 return Some(PollOutcome::Pending);
             }

@@ -120,6 +120,8 @@ pub(super) fn push_local(runtime: usize, task: Ready, is_yield: bool) -> Result<
     if local.runtime != runtime {
         return Err(task);
     }
+    // The task this worker is running woke itself (`yield_now`): a yield.
+    let is_yield = is_yield || local.activity.get() == Activity::Task(task.header().id());
     // ANCHOR: lifo_slot
     if is_yield {
         local.deque.push(task);
