@@ -138,8 +138,10 @@ fn anchor_exists(source: &str, anchor: &str) -> bool {
     }
     let marker = |word: &str| {
         source.lines().any(|line| {
+            // The name is the word after the marker, as mdBook reads it: a
+            // Markdown file writes `<!-- ANCHOR: name -->`.
             line.split_once(word)
-                .is_some_and(|(_, name)| name.trim() == anchor)
+                .is_some_and(|(_, name)| name.split_whitespace().next() == Some(anchor))
         })
     };
     marker("ANCHOR:") && marker("ANCHOR_END:")

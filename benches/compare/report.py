@@ -241,7 +241,10 @@ def mt_markdown(meta, med, rounds, before, before_name):
             "thread, the spawned tasks on the two workers."
         )
         out.append("")
+        # Anchors for the book: lessons/measuring.md includes this table as it is.
+        out.append("<!-- ANCHOR: two_workers -->")
         out.extend(pair_table(MT_PAIR))
+        out.append("<!-- ANCHOR_END: two_workers -->")
         out.append("")
     if set(CT_PAIR) <= set(med.runtimes(ALL_RUNTIMES)):
         out.append(f"## One thread, the same run: `{CT_PAIR[0]}` ÷ `{CT_PAIR[1]}`")
