@@ -35,6 +35,15 @@ fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     }
 }
 
+/// Counts its drops: "dropped exactly once" is the count equal to the number made.
+struct CountDrop(Arc<AtomicUsize>);
+
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 fn workers(n: usize) -> Runtime {
     Runtime::builder().worker_threads(n).build().unwrap()
 }
@@ -177,12 +186,6 @@ fn a_task_woken_while_it_is_being_polled_is_polled_again() {
 /// or cancelled — never hangs, and each future is dropped exactly once.
 #[test]
 fn an_abort_racing_completion_resolves_once_either_way() {
-    struct CountDrop(Arc<AtomicUsize>);
-    impl Drop for CountDrop {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
     let (done, cancelled, dropped) = bounded(|| {
         let rt = workers(2);
         let dropped = Arc::new(AtomicUsize::new(0));
@@ -225,12 +228,6 @@ fn an_abort_racing_completion_resolves_once_either_way() {
 /// another thread does nothing.
 #[test]
 fn dropping_the_runtime_cancels_every_parked_task_on_every_worker() {
-    struct CountDrop(Arc<AtomicUsize>);
-    impl Drop for CountDrop {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
     bounded(|| {
         let rt = workers(2);
         let dropped = Arc::new(AtomicUsize::new(0));

@@ -22,7 +22,7 @@ use super::shared::{Ready, Shared};
 use super::Metrics;
 use crate::task::raw::UNOWNED;
 use crate::task::state::{RUNNING, SCHEDULED};
-use crate::task::{JoinHandle, TaskId, TaskInfo, TaskState};
+use crate::task::{JoinHandle, TaskId, TaskInfo, TaskState, WaitReason};
 use crate::trace::{EventKind, PollOutcome};
 
 /// What the loop is doing right now; the trace reads it to say who woke a task.
@@ -38,6 +38,26 @@ pub(crate) enum Activity {
     Io(usize),
     /// Firing timers (step 5).
     Timers,
+}
+
+/// What `Runtime::tasks` says of one owned task: its id, name, whether it
+/// runs, is queued or idle (from its state word), and what it waits on.
+pub(crate) fn task_info(task: &Ready, waiting_on: WaitReason) -> TaskInfo {
+    let header = task.header();
+    let snapshot = header.snapshot();
+    let state = if snapshot.has(RUNNING) {
+        TaskState::Running
+    } else if snapshot.has(SCHEDULED) {
+        TaskState::Scheduled
+    } else {
+        TaskState::Idle
+    };
+    TaskInfo {
+        id: header.id().0,
+        name: header.display_name(),
+        state,
+        waiting_on,
+    }
 }
 
 /// Counters kept by the loop thread (`Cell`s: no atomics needed).
@@ -234,23 +254,7 @@ impl Core {
             .owned
             .borrow()
             .iter()
-            .map(|(task, waiting_on)| {
-                let header = task.header();
-                let snapshot = header.snapshot();
-                let state = if snapshot.has(RUNNING) {
-                    TaskState::Running
-                } else if snapshot.has(SCHEDULED) {
-                    TaskState::Scheduled
-                } else {
-                    TaskState::Idle
-                };
-                TaskInfo {
-                    id: header.id().0,
-                    name: header.display_name(),
-                    state,
-                    waiting_on,
-                }
-            })
+            .map(|(task, waiting_on)| task_info(task, waiting_on))
             .collect();
         tasks.sort_by_key(|t| t.id);
         tasks

@@ -54,8 +54,7 @@ use super::driver::timer::SharedTimers;
 use super::owned::OwnedTasks;
 use super::shared::{Ready, Shared};
 use super::Metrics;
-use crate::task::state::{RUNNING, SCHEDULED};
-use crate::task::{JoinHandle, TaskInfo, TaskState, WaitReason};
+use crate::task::{JoinHandle, TaskInfo, WaitReason};
 use crate::trace::{PollOutcome, WakeSource};
 
 /// The multi-thread scheduler's four choices, each switchable so that the
@@ -271,21 +270,7 @@ impl ShardedOwned {
                     Some(cell) => WaitReason::decode(cell.load(Ordering::Relaxed)),
                     None => listed,
                 };
-                let header = task.header();
-                let snapshot = header.snapshot();
-                let state = if snapshot.has(RUNNING) {
-                    TaskState::Running
-                } else if snapshot.has(SCHEDULED) {
-                    TaskState::Scheduled
-                } else {
-                    TaskState::Idle
-                };
-                TaskInfo {
-                    id: header.id().0,
-                    name: header.display_name(),
-                    state,
-                    waiting_on,
-                }
+                super::core::task_info(task, waiting_on)
             }));
         }
         tasks.sort_by_key(|t| t.id);
