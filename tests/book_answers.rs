@@ -56,6 +56,8 @@ mod lesson16;
 mod lesson17;
 #[path = "book_answers/lesson18.rs"]
 mod lesson18;
+#[path = "book_answers/lesson19.rs"]
+mod lesson19;
 #[path = "book_answers/lesson20.rs"]
 mod lesson20;
 #[path = "book_answers/new_02_coroutine.rs"]
