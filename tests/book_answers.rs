@@ -76,6 +76,8 @@ mod new_send_and_static;
 mod reactor;
 #[path = "book_answers/timer_wheel.rs"]
 mod timer_wheel;
+#[path = "book_answers/work_stealing.rs"]
+mod work_stealing;
 
 /// A runtime on a virtual clock that records everything: the lessons' setting.
 pub fn paused() -> Runtime {
