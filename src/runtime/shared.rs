@@ -324,15 +324,16 @@ impl Shared {
     /// many call sites stay one branch when nothing is recorded.
     #[inline(never)]
     fn record_now(&self, kind: EventKind) {
-        let at = self.clock.elapsed();
         if let Some(recorder) = &self.observer {
-            recorder.record(at, &kind);
+            recorder.record(self.clock.elapsed(), &kind);
         }
         if let Some(sink) = &self.trace {
             let worker = self.worker_here();
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(Event { at, kind, worker });
+            let mut events = sink.lock().unwrap_or_else(|e| e.into_inner());
+            // The time is read under the lock: with several workers
+            // recording at once, the trace's order is then its times' order.
+            let at = self.clock.elapsed();
+            events.push(Event { at, kind, worker });
         }
     }
 
