@@ -118,5 +118,10 @@ mod workers;
 /// Every test above again, on worker threads (`tests/workers/mod.rs`).
 #[test]
 fn on_workers() {
-    workers::rerun_on_workers(&[]);
+    // Their subject is the one loop's batching: the commands of one turn
+    // leave in one write, and the round trips they save are counted.
+    workers::rerun_on_workers(&[
+        "one_turn_of_commands_becomes_one_write",
+        "sequential_and_pooled_pay_a_round_trip_per_command_the_pipeline_does_not",
+    ]);
 }

@@ -172,6 +172,8 @@ fn on_workers() {
         "lesson08::real_work_warns_on_the_loop_and_not_on_the_pool",
         "lesson10::a_service_that_blocks_answers_one_request_after_another",
         "lesson13::blocking_in_the_supervisor_freezes_the_spinner_and_names_main",
+        // The ten SETs of one turn in one write: the one loop's batching.
+        "lesson14::the_pipeline_keeps_every_stored_record_in_redis",
         "lesson16::a_blocking_read_line_in_the_loop_freezes_the_incoming_lines",
     ]);
 }
